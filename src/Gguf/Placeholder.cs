@@ -1,0 +1,1 @@
+namespace Gguf; internal static class Placeholder { }
