@@ -1,0 +1,32 @@
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
+using Perfolizer.Horology;
+
+namespace Gguf.Benchmarks;
+
+/// <summary>
+/// One launch, short iterations: the whole suite runs in minutes on two cores. Medians and the
+/// ratio to the baseline are what docs/benchmarks.md quotes.
+/// </summary>
+public sealed class BenchConfig : ManualConfig
+{
+    /// <summary>Creates the configuration.</summary>
+    public BenchConfig()
+    {
+        Add(DefaultConfig.Instance);
+        AddJob(Job.Default
+            .WithLaunchCount(1)
+            .WithWarmupCount(3)
+            .WithIterationCount(11)
+            .WithIterationTime(TimeInterval.FromMilliseconds(100))
+            .WithId("Short"));
+        AddDiagnoser(MemoryDiagnoser.Default);
+        AddColumn(StatisticColumn.Median, StatisticColumn.Min);
+        HideColumns(Column.Error, Column.StdDev, Column.RatioSD, Column.Job);
+        SummaryStyle = SummaryStyle.Default.WithTimeUnit(TimeUnit.Microsecond).WithMaxParameterColumnWidth(40);
+        WithOptions(ConfigOptions.JoinSummary | ConfigOptions.DisableLogFile);
+    }
+}
