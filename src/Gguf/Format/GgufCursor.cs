@@ -100,6 +100,40 @@ internal ref struct GgufCursor
         return bytes;
     }
 
+    /// <summary>
+    /// Moves past up to <paramref name="count"/> strings (u64 length, then the bytes) while each lies
+    /// wholly inside both the head and the file and is at most <paramref name="maxLength"/> bytes long;
+    /// returns how many it passed. It stops at the first string any check of the element-by-element path
+    /// could stop at, so the caller reads the rest with that path and fails exactly as it would.
+    /// </summary>
+    public ulong SkipStrings(ulong count, ulong maxLength)
+    {
+        // A tight loop over the span: string arrays hold most of a header's bytes (tokens, merges).
+        ReadOnlySpan<byte> head = _head.Slice(0, (int)Math.Min(_head.Length, _fileSize));
+        int position = _position;
+        ulong done = 0;
+        while (done < count)
+        {
+            int left = head.Length - position - 8;
+            if (left < 0)
+            {
+                break;
+            }
+
+            ulong length = BinaryPrimitives.ReadUInt64LittleEndian(head.Slice(position, 8));
+            if (length > maxLength || length > (ulong)left)
+            {
+                break;
+            }
+
+            position += 8 + (int)length;
+            done++;
+        }
+
+        _position = position;
+        return done;
+    }
+
     /// <summary>Moves past <paramref name="count"/> bytes.</summary>
     public void Skip(long count, string field, string? key = null)
     {
