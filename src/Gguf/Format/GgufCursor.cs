@@ -18,22 +18,37 @@ internal sealed class HeadExhaustedException : Exception
 }
 
 /// <summary>
+/// Supplies more of the head of a file when a parse needs bytes past the part it was given: the same
+/// bytes at the same offsets, so the parse goes on where it was.
+/// </summary>
+internal abstract class GgufHeadExtender
+{
+    /// <summary>
+    /// Returns a head of at least <paramref name="needed"/> bytes, or the whole head the parse may read
+    /// when that is shorter. Spans returned earlier stay valid until the parse ends.
+    /// </summary>
+    public abstract ReadOnlySpan<byte> Extend(long needed);
+}
+
+/// <summary>
 /// A forward-only little-endian reader over the head of a file. Every read is checked first against the
 /// bytes left in the whole file (a malformed file) and then against the head it was given (the head is
 /// too short: a stream parse asks for more, a mapped parse reports a header above the limit).
 /// </summary>
 internal ref struct GgufCursor
 {
-    private readonly ReadOnlySpan<byte> _head;
     private readonly long _fileSize;
     private readonly bool _canGrow;
+    private readonly GgufHeadExtender? _extender;
+    private ReadOnlySpan<byte> _head;
     private int _position;
 
-    public GgufCursor(ReadOnlySpan<byte> head, long fileSize, bool canGrow)
+    public GgufCursor(ReadOnlySpan<byte> head, long fileSize, bool canGrow, GgufHeadExtender? extender = null)
     {
         _head = head;
         _fileSize = fileSize;
         _canGrow = canGrow;
+        _extender = extender;
         _position = 0;
     }
 
@@ -48,7 +63,7 @@ internal ref struct GgufCursor
 
     /// <summary>Ensures that <paramref name="count"/> bytes can be read; throws Truncated when the file is shorter.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly void Need(long count, string field, string? key = null, string? tensorName = null)
+    public void Need(long count, string field, string? key = null, string? tensorName = null)
     {
         if ((ulong)count > (ulong)(_head.Length - _position))
         {
@@ -56,11 +71,20 @@ internal ref struct GgufCursor
         }
     }
 
-    private readonly void NeedSlow(long count, string field, string? key, string? tensorName)
+    private void NeedSlow(long count, string field, string? key, string? tensorName)
     {
         if ((ulong)count > (ulong)FileRemaining)
         {
             ThrowHelper.Truncated(_position, field, count, FileRemaining, key, tensorName);
+        }
+
+        if (_extender is not null)
+        {
+            _head = _extender.Extend(_position + count);
+            if ((ulong)count <= (ulong)(_head.Length - _position))
+            {
+                return;
+            }
         }
 
         if (_canGrow)

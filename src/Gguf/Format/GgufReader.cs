@@ -62,9 +62,9 @@ public static class GgufReader
         }
     }
 
-    internal static GgufHeader Parse(ReadOnlySpan<byte> head, long fileSize, GgufReaderOptions options, GgufByteSource source, bool canGrow)
+    internal static GgufHeader Parse(ReadOnlySpan<byte> head, long fileSize, GgufReaderOptions options, GgufByteSource source, bool canGrow, GgufHeadExtender? extender = null)
     {
-        var cursor = new GgufCursor(head, fileSize, canGrow);
+        var cursor = new GgufCursor(head, fileSize, canGrow, extender);
 
         // Magic is compared byte by byte, so it says nothing about endianness.
         ReadOnlySpan<byte> magic = cursor.ReadBytes(4, "magic");

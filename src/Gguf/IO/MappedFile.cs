@@ -44,16 +44,21 @@ public sealed class MappedFile : IDisposable
 
     /// <summary>Opens and maps a file.</summary>
     /// <exception cref="MappedFileException">Not found, permission denied, a directory, empty, or the mapping failed.</exception>
-    public static MappedFile Open(string path, ILogger? logger = null)
+    public static MappedFile Open(string path, ILogger? logger = null) => Open(path, logger, keepFile: false, out _);
+
+    /// <summary>
+    /// Opens and maps a file. With <paramref name="keepFile"/> the descriptor stays open and is handed to
+    /// the caller, who disposes it (null on Windows, where the mapping owns it), so the caller can read
+    /// the head of the file without faulting in mapped pages.
+    /// </summary>
+    internal static MappedFile Open(string path, ILogger? logger, bool keepFile, out SafeFileHandle? keptFile)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         logger ??= NullLogger.Instance;
         string fullPath = System.IO.Path.GetFullPath(path);
-        if (Directory.Exists(fullPath))
-        {
-            throw new MappedFileException(MappedFileError.IsDirectory, path, "is a directory, not a file");
-        }
+        keptFile = null;
 
+        // A directory fails to open as a file; it is told apart only then, which saves a stat per open.
         SafeFileHandle file = OpenHandle(path, fullPath);
         MappingHandle? handle = null;
         try
@@ -75,8 +80,13 @@ public sealed class MappedFile : IDisposable
         }
         finally
         {
-            // The mapping keeps its own reference to the file; the descriptor is not needed any more.
-            if (handle is null || !OperatingSystem.IsWindows())
+            // The mapping keeps its own reference to the file; the descriptor is not needed any more,
+            // unless the caller asked to read through it.
+            if (handle is not null && keepFile && !OperatingSystem.IsWindows())
+            {
+                keptFile = file;
+            }
+            else if (handle is null || !OperatingSystem.IsWindows())
             {
                 file.Dispose();
             }
@@ -283,6 +293,10 @@ public sealed class MappedFile : IDisposable
         try
         {
             return File.OpenHandle(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && Directory.Exists(fullPath))
+        {
+            throw new MappedFileException(MappedFileError.IsDirectory, path, "is a directory, not a file");
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
