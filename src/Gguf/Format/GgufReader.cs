@@ -91,11 +91,13 @@ public static class GgufReader
         long minimumBytes = ((long)metadataCount * MinMetadataEntryBytes) + ((long)tensorCount * MinTensorInfoBytes);
         if (minimumBytes > cursor.FileRemaining)
         {
+            // Blame the metadata count when it alone cannot fit, else the tensor count.
+            bool metadataAlone = (long)metadataCount * MinMetadataEntryBytes > cursor.FileRemaining;
             ThrowHelper.Format(
                 GgufErrorCode.CountExceedsFile,
-                8,
+                metadataAlone ? 16 : 8,
                 $"{tensorCount} tensors and {metadataCount} metadata entries need at least {minimumBytes} bytes, but only {cursor.FileRemaining} remain",
-                "tensor_count");
+                metadataAlone ? "metadata_kv_count" : "tensor_count");
         }
 
         // Capacities come from counts already bounded by the bytes present.
