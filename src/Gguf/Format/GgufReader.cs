@@ -397,7 +397,8 @@ public static class GgufReader
         long ne0 = dimensions.Length > 0 ? dimensions[0] : 1;
         if (ne0 % typeInfo.BlockSize != 0)
         {
-            ThrowHelper.Format(GgufErrorCode.NotBlockMultiple, dimsOffset, $"{ne0} elements per row is not a multiple of the {typeInfo.Name} block size {typeInfo.BlockSize}", "tensor.ne", tensorName: name);
+            // Point at ne[0] itself; a scalar (n_dims 0) has no ne[0], so point at n_dims.
+            ThrowHelper.Format(GgufErrorCode.NotBlockMultiple, dimensions.Length > 0 ? dimsOffset + 4 : dimsOffset, $"{ne0} elements per row is not a multiple of the {typeInfo.Name} block size {typeInfo.BlockSize}", "tensor.ne", tensorName: name);
         }
 
         if (!typeInfo.TryGetByteSize(dimensions, out long byteSize))
