@@ -437,7 +437,8 @@ public static class GgufReader
             long padded = tensor.ByteSize + ((alignment - (tensor.ByteSize % alignment)) % alignment);
             if (padded < 0)
             {
-                ThrowHelper.Format(GgufErrorCode.TensorSizeOverflow, offsetField, $"size {tensor.ByteSize} padded to {alignment} overflows", "tensor.ne", tensorName: tensor.Name);
+                // Same field as the unpadded size overflow: the shape, which starts at n_dims.
+                ThrowHelper.Format(GgufErrorCode.TensorSizeOverflow, DimensionsFieldPosition(tensor), $"size {tensor.ByteSize} padded to {alignment} overflows", "tensor.ne", tensorName: tensor.Name);
             }
 
             long start = dataOffset + tensor.Offset;
@@ -478,6 +479,10 @@ public static class GgufReader
             }
         }
     }
+
+    /// <summary>The n_dims field follows the name.</summary>
+    private static long DimensionsFieldPosition(GgufTensorInfo tensor) =>
+        tensor.InfoOffset + 8 + Encoding.UTF8.GetByteCount(tensor.Name);
 
     /// <summary>The offset field is the last 8 bytes of a tensor info.</summary>
     private static long OffsetFieldPosition(GgufTensorInfo tensor) =>
