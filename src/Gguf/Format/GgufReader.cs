@@ -26,8 +26,14 @@ public static class GgufReader
     private const int MinTensorInfoBytes = 24;
 
     /// <summary>Parses a whole file held in memory.</summary>
-    public static GgufHeader Read(ReadOnlyMemory<byte> file, GgufReaderOptions? options = null) =>
-        Parse(file.Span, file.Length, options ?? GgufReaderOptions.Default, new MemoryByteSource(file), canGrow: false);
+    public static GgufHeader Read(ReadOnlyMemory<byte> file, GgufReaderOptions? options = null)
+    {
+        options ??= GgufReaderOptions.Default;
+
+        // The head is capped as for a mapped file, so MaxHeaderBytes means the same on every entry point.
+        ReadOnlySpan<byte> head = file.Span[..Math.Min(file.Length, options.MaxHeaderBytes)];
+        return Parse(head, file.Length, options, new MemoryByteSource(file), canGrow: false);
+    }
 
     /// <summary>
     /// Parses the header from a seekable stream positioned at the start of a GGUF file, reading only as
