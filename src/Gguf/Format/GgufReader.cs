@@ -271,6 +271,8 @@ public static class GgufReader
 
         if (fixedSize != 0)
         {
+            // Checked as a long first: elements of more than 2 GiB must not become a negative int length.
+            cursor.Need(minimumBytes, "array.data", key);
             ReadOnlySpan<byte> elements = cursor.ReadBytes((int)minimumBytes, "array.data", key);
             if (elementType == GgufValueType.Bool)
             {
