@@ -49,19 +49,27 @@ public static class GgufReader
 
         options ??= GgufReaderOptions.Default;
         long fileSize = stream.Length - stream.Position;
-        int limit = (int)Math.Min(fileSize, options.MaxHeaderBytes);
+        int limit = (int)Math.Min(Math.Min(fileSize, options.MaxHeaderBytes), Array.MaxLength);
         var buffer = new byte[Math.Min(limit, 64 * 1024)];
         int filled = ReadAtLeast(stream, buffer, 0);
         while (true)
         {
+            if (filled < buffer.Length)
+            {
+                // The stream ended before its Length said: the file is what it gave, and cannot grow.
+                fileSize = filled;
+                limit = filled;
+            }
+
             try
             {
                 return Parse(buffer.AsSpan(0, filled), fileSize, options, new MemoryByteSource(buffer.AsMemory(0, filled)), canGrow: filled < limit);
             }
-            catch (HeadExhaustedException e)
+            catch (HeadExhaustedException)
             {
-                // Grow geometrically so a large header costs O(n) bytes read in total.
-                long wanted = Math.Min(limit, Math.Max(e.Needed, (long)buffer.Length * 2));
+                // Double, never jump to what a field claims: a large header costs O(n) bytes read in total,
+                // and a stream that lies about its length costs at most a few times the bytes it has.
+                long wanted = Math.Min(limit, (long)buffer.Length * 2);
                 Array.Resize(ref buffer, (int)wanted);
                 filled = ReadAtLeast(stream, buffer, filled);
             }
