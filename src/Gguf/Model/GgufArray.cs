@@ -49,6 +49,9 @@ public sealed class GgufArray
     /// <summary>The encoded length of the elements in bytes.</summary>
     public int DataLength { get; }
 
+    /// <summary>Entries of the offset index, or 0 before the first element access built it (for tests).</summary>
+    internal int IndexLength => Volatile.Read(ref _index)?.Length ?? 0;
+
     /// <summary>Copies fixed-size elements into a new array; <typeparamref name="T"/> must match the element type.</summary>
     /// <exception cref="GgufFormatException">The element type is not <typeparamref name="T"/>.</exception>
     public T[] ToArray<T>() where T : unmanaged
