@@ -14,7 +14,7 @@ namespace Gguf.Model;
 public sealed class GgufFile : IDisposable
 {
     /// <summary>The first read of the head of a file.</summary>
-    internal const int CopiedHeadFirstBytes = 64 * 1024;
+    internal const int CopiedHeadFirstBytes = 16 * 1024;
 
     /// <summary>The largest header parsed from a copy rather than in place from the mapping.</summary>
     internal const int CopiedHeadMaxBytes = 1024 * 1024;
@@ -96,8 +96,8 @@ public sealed class GgufFile : IDisposable
     }
 
     /// <summary>
-    /// Parses the header from a copy of the head of the file read through the descriptor (64 KiB, then
-    /// up to 1 MiB), and any header beyond that in place from the mapping. Touching fresh mapped pages
+    /// Parses the header from a copy of the head of the file read through the descriptor (16 KiB, grown
+    /// 4x at a time up to 1 MiB), and any header beyond that in place from the mapping. Touching fresh mapped pages
     /// costs a page fault per run of pages and a TLB flush at unmap; under virtualization that costs far
     /// more than copying the head of a small file (docs/benchmarks.md). Only the parse reads the copy:
     /// metadata decoded later, and tensor data, come from the mapping.
@@ -161,13 +161,13 @@ public sealed class GgufFile : IDisposable
 
         public override ReadOnlySpan<byte> Extend(long needed)
         {
-            if (!_mapped)
+            if (!_mapped && needed <= CopiedHeadMaxBytes)
             {
-                // Reading the copy to the end at once keeps the number of reads at two.
-                int wanted = (int)Math.Min(headLimit, needed <= CopiedHeadFirstBytes ? CopiedHeadFirstBytes : CopiedHeadMaxBytes);
+                // Grow by 4x (16 KiB, 64 KiB, 256 KiB, 1 MiB): few reads, and little copied past the header.
+                int wanted = (int)Math.Min(Math.Min(headLimit, CopiedHeadMaxBytes), Math.Max(needed, Math.Max(CopiedHeadFirstBytes, 4L * _filled)));
                 while (_filled < wanted)
                 {
-                    int read = RandomAccess.Read(file, _buffer.AsSpan(_filled, wanted - _filled), _filled);
+                    int read = MappedFile.ReadAt(file, _buffer.AsSpan(_filled, wanted - _filled), _filled);
                     if (read == 0)
                     {
                         // The file shrank since it was mapped: the mapping's view of it decides.
@@ -177,11 +177,14 @@ public sealed class GgufFile : IDisposable
                     _filled += read;
                 }
 
-                if (_filled == headLimit || (needed <= _filled && _filled == wanted))
+                if (_filled == headLimit || needed <= _filled)
                 {
                     return _buffer.AsSpan(0, _filled);
                 }
+            }
 
+            if (!_mapped)
+            {
                 _lease = mapping.Acquire();
                 _mapped = true;
             }
