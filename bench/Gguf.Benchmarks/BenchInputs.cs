@@ -50,8 +50,24 @@ public static class BenchInputs
         Environment.GetEnvironmentVariable("GGUF_BENCH_INPUTS")
         ?? System.IO.Path.Combine(System.IO.Path.GetTempPath(), "gguf-bench", "inputs-" + GeneratorVersion);
 
-    /// <summary>Every input: the corpus first, then the generated files.</summary>
-    public static IEnumerable<BenchInput> All() => [.. Corpus(), .. Generated()];
+    /// <summary>Every input: the corpus, the repository's sample model, then the generated files.</summary>
+    public static IEnumerable<BenchInput> All() => [.. Corpus(), .. Samples(), .. Generated()];
+
+    /// <summary>samples/*.gguf of the repository (the README's tiny model), when present.</summary>
+    public static IEnumerable<BenchInput> Samples()
+    {
+        string? root = FindUp("Gguf.slnx") is string solution ? System.IO.Path.GetDirectoryName(solution) : null;
+        string? samples = root is null ? null : System.IO.Path.Combine(root, "samples");
+        if (samples is null || !Directory.Exists(samples))
+        {
+            yield break;
+        }
+
+        foreach (string path in Directory.EnumerateFiles(samples, "*.gguf").Order(StringComparer.Ordinal))
+        {
+            yield return new BenchInput("samples/" + System.IO.Path.GetFileName(path), path, "sample");
+        }
+    }
 
     /// <summary>The shared corpus (../shared/corpus from the repository root), or nothing when absent.</summary>
     public static IEnumerable<BenchInput> Corpus()
@@ -113,12 +129,18 @@ public static class BenchInputs
             return Directory.Exists(configured) ? configured : null;
         }
 
+        return FindUp(System.IO.Path.Combine("shared", "corpus"));
+    }
+
+    /// <summary>The first <paramref name="relative"/> path that exists above the current or the program's directory.</summary>
+    private static string? FindUp(string relative)
+    {
         foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
         {
             for (DirectoryInfo? d = new(start); d is not null; d = d.Parent)
             {
-                string candidate = System.IO.Path.Combine(d.FullName, "shared", "corpus");
-                if (Directory.Exists(candidate))
+                string candidate = System.IO.Path.Combine(d.FullName, relative);
+                if (Directory.Exists(candidate) || File.Exists(candidate))
                 {
                     return candidate;
                 }
