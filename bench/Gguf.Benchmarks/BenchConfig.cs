@@ -16,7 +16,6 @@ public sealed class BenchConfig : ManualConfig
     /// <summary>Creates the configuration.</summary>
     public BenchConfig()
     {
-        Add(DefaultConfig.Instance);
         AddJob(Job.Default
             .WithLaunchCount(1)
             .WithWarmupCount(3)
@@ -27,6 +26,27 @@ public sealed class BenchConfig : ManualConfig
         AddColumn(StatisticColumn.Median, StatisticColumn.Min);
         HideColumns(Column.Error, Column.StdDev, Column.RatioSD, Column.Job);
         SummaryStyle = SummaryStyle.Default.WithTimeUnit(TimeUnit.Microsecond).WithMaxParameterColumnWidth(40);
+        WithOptions(ConfigOptions.JoinSummary | ConfigOptions.DisableLogFile);
+    }
+}
+
+/// <summary>For inputs where the baseline takes seconds per call: one warm-up and five measured calls.</summary>
+public sealed class LargeCountConfig : ManualConfig
+{
+    /// <summary>Creates the configuration.</summary>
+    public LargeCountConfig()
+    {
+        AddJob(Job.Default
+            .WithLaunchCount(1)
+            .WithWarmupCount(1)
+            .WithIterationCount(5)
+            .WithInvocationCount(1)
+            .WithUnrollFactor(1)
+            .WithId("Seconds"));
+        AddDiagnoser(MemoryDiagnoser.Default);
+        AddColumn(StatisticColumn.Median, StatisticColumn.Min);
+        HideColumns(Column.Error, Column.StdDev, Column.RatioSD, Column.Job);
+        SummaryStyle = SummaryStyle.Default.WithTimeUnit(TimeUnit.Millisecond).WithMaxParameterColumnWidth(40);
         WithOptions(ConfigOptions.JoinSummary | ConfigOptions.DisableLogFile);
     }
 }

@@ -103,6 +103,9 @@ public static class BenchInputs
         yield return Ensure("sparse-5gib.gguf", "sparse", path => WriteSparseTwin(path, sparse: true));
     }
 
+    /// <summary>Whether an input is the 40,000-key or the 40,000-tensor file.</summary>
+    public static bool IsLargeCount(BenchInput input) => input.Name is "keys-40k" or "tensors-40k";
+
     /// <summary>The generated 150,000-entry string array file.</summary>
     public static BenchInput LargeStringArray() => Ensure("strings-150k.gguf", "generated", WriteLargeStringArray);
 

@@ -8,24 +8,19 @@ namespace Gguf.Benchmarks;
 /// does, and the unmap) against llama.cpp's <c>gguf_init_from_file</c> + <c>gguf_free</c> with
 /// <c>no_alloc = true</c>, on the same file in the same run. The ratio column is ours over llama.cpp's.
 /// </summary>
-[Config(typeof(BenchConfig))]
-public class ParseBenchmarks
+public abstract class ParseBenchmarkBase
 {
     private byte[] _utf8Path = [];
 
-    /// <summary>The file to open.</summary>
-    [ParamsSource(nameof(Inputs))]
-    public BenchInput File { get; set; } = null!;
-
-    /// <summary>Every input of <see cref="BenchInputs.All"/>.</summary>
-    public static IEnumerable<BenchInput> Inputs() => BenchInputs.All();
+    /// <summary>The file of the current case.</summary>
+    protected abstract BenchInput Input { get; }
 
     /// <summary>Resolves the path once and brings the header into the page cache.</summary>
     [GlobalSetup]
     public void Setup()
     {
-        _utf8Path = LlamaGguf.NulTerminated(File.Path);
-        PageCache.WarmHeader(File.Path);
+        _utf8Path = LlamaGguf.NulTerminated(Input.Path);
+        PageCache.WarmHeader(Input.Path);
     }
 
     /// <summary>llama.cpp: <c>gguf_init_from_file(path, { no_alloc = true })</c> then <c>gguf_free</c>.</summary>
@@ -36,7 +31,40 @@ public class ParseBenchmarks
     [Benchmark(Description = "Gguf")]
     public int Gguf()
     {
-        using GgufFile file = GgufFile.Open(File.Path);
+        using GgufFile file = GgufFile.Open(Input.Path);
         return file.Tensors.Count + file.Metadata.Count;
     }
+}
+
+/// <summary>Every input but the 40,000-key and 40,000-tensor files.</summary>
+[Config(typeof(BenchConfig))]
+public class ParseBenchmarks : ParseBenchmarkBase
+{
+    /// <summary>The file to open.</summary>
+    [ParamsSource(nameof(Inputs))]
+    public BenchInput File { get; set; } = null!;
+
+    /// <summary>The inputs of this class.</summary>
+    public static IEnumerable<BenchInput> Inputs() => BenchInputs.All().Where(i => !BenchInputs.IsLargeCount(i));
+
+    /// <inheritdoc />
+    protected override BenchInput Input => File;
+}
+
+/// <summary>
+/// The 40,000-key and 40,000-tensor files, where llama.cpp's duplicate checks are O(n²) and one open
+/// takes seconds: one warm-up and five measured calls keep the suite within minutes.
+/// </summary>
+[Config(typeof(LargeCountConfig))]
+public class ParseLargeCountBenchmarks : ParseBenchmarkBase
+{
+    /// <summary>The file to open.</summary>
+    [ParamsSource(nameof(Inputs))]
+    public BenchInput File { get; set; } = null!;
+
+    /// <summary>The inputs of this class.</summary>
+    public static IEnumerable<BenchInput> Inputs() => BenchInputs.All().Where(BenchInputs.IsLargeCount);
+
+    /// <inheritdoc />
+    protected override BenchInput Input => File;
 }
