@@ -28,8 +28,8 @@ public abstract class ParseBenchmarkBase
     public bool LlamaCpp() => LlamaGguf.OpenAndFree(_utf8Path);
 
     /// <summary>Ours: <c>GgufFile.Open(path)</c> then <c>Dispose</c>.</summary>
-    [Benchmark(Description = "Gguf")]
-    public int Gguf()
+    [Benchmark(Description = "Gguf (ours)")]
+    public int Ours()
     {
         using GgufFile file = GgufFile.Open(Input.Path);
         return file.Tensors.Count + file.Metadata.Count;
