@@ -444,11 +444,14 @@ public static class GgufReader
     /// <summary>Checks alignment, packing, bounds and overlap of the tensor data; returns the data section's size.</summary>
     private static long ValidateTensorData(List<GgufTensorInfo> tensors, long dataOffset, uint alignment, long fileSize, GgufReaderOptions options)
     {
+        // The alignment is a validated power of two and offsets and sizes are not negative, so masks
+        // stand in for the remainders (a 64-bit division per use otherwise).
+        long mask = alignment - 1L;
         long running = 0;
         foreach (GgufTensorInfo tensor in tensors)
         {
             // The offset field's position is only needed for an error, so it is computed there.
-            if (tensor.Offset % alignment != 0)
+            if ((tensor.Offset & mask) != 0)
             {
                 ThrowHelper.Format(GgufErrorCode.TensorOffsetMisaligned, OffsetFieldPosition(tensor), $"offset {tensor.Offset} is not a multiple of the alignment {alignment}", "tensor.offset", tensorName: tensor.Name);
             }
@@ -459,7 +462,7 @@ public static class GgufReader
             }
 
             // Padding is computed with checked arithmetic: GGML_PAD can wrap to 0 (reference gap G2).
-            long padded = tensor.ByteSize + ((alignment - (tensor.ByteSize % alignment)) % alignment);
+            long padded = tensor.ByteSize + (-tensor.ByteSize & mask);
             if (padded < 0)
             {
                 // Same field as the unpadded size overflow: the shape, which starts at n_dims.
