@@ -23,10 +23,10 @@ public sealed class BenchConfig : ManualConfig
             .WithIterationTime(TimeInterval.FromMilliseconds(100))
             .WithId("Short"));
         AddDiagnoser(MemoryDiagnoser.Default);
-        AddColumn(StatisticColumn.Median, StatisticColumn.Min);
+        AddColumn(StatisticColumn.Median, StatisticColumn.Min, new MedianRatioColumn());
         HideColumns(Column.Error, Column.StdDev, Column.RatioSD, Column.Job);
         SummaryStyle = SummaryStyle.Default.WithTimeUnit(TimeUnit.Microsecond).WithMaxParameterColumnWidth(40);
-        WithOptions(ConfigOptions.JoinSummary | ConfigOptions.DisableLogFile);
+        WithOptions(ConfigOptions.DisableLogFile);
     }
 }
 
@@ -44,9 +44,9 @@ public sealed class LargeCountConfig : ManualConfig
             .WithUnrollFactor(1)
             .WithId("Seconds"));
         AddDiagnoser(MemoryDiagnoser.Default);
-        AddColumn(StatisticColumn.Median, StatisticColumn.Min);
+        AddColumn(StatisticColumn.Median, StatisticColumn.Min, new MedianRatioColumn());
         HideColumns(Column.Error, Column.StdDev, Column.RatioSD, Column.Job);
         SummaryStyle = SummaryStyle.Default.WithTimeUnit(TimeUnit.Millisecond).WithMaxParameterColumnWidth(40);
-        WithOptions(ConfigOptions.JoinSummary | ConfigOptions.DisableLogFile);
+        WithOptions(ConfigOptions.DisableLogFile);
     }
 }
