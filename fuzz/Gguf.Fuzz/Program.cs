@@ -10,6 +10,7 @@ namespace Gguf.Fuzz;
 /// <c>GgufFormatException</c> is a finding.
 /// <list type="bullet">
 /// <item><c>libfuzzer</c> (the default under libFuzzer): SharpFuzz's libFuzzer runner; run through fuzz/driver.</item>
+/// <item><c>libfuzzer-parse</c>: the same without the mapped-file path (faster).</item>
 /// <item><c>run PATH...</c>: checks files or folders once (reproduce a finding, replay a corpus).</item>
 /// <item><c>inproc --seconds N --seeds DIR [--findings DIR]</c>: a coverage-less mutation fuzzer in this process.</item>
 /// <item><c>seeds OUTDIR [CORPUSDIR]</c>: writes the seed corpus.</item>
@@ -17,16 +18,26 @@ namespace Gguf.Fuzz;
 /// </summary>
 internal static class Program
 {
-    private static int Main(string[] args)
+    private static unsafe int Main(string[] args)
     {
         string mode = args.Length > 0 ? args[0] : "libfuzzer";
         string[] rest = args.Length > 0 ? args[1..] : [];
+        if (!mode.StartsWith("libfuzzer", StringComparison.Ordinal))
+        {
+            // An instrumented Gguf.dll bumps edge counters in SharpFuzz's shared memory, which only the
+            // libFuzzer runner sets up; give the other modes a private map so they run on it too.
+            SharpFuzz.Common.Trace.SharedMem = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(1 << 16);
+        }
         switch (mode)
         {
             case "libfuzzer":
                 string scratch = ScratchPath();
                 SharpFuzz.Fuzzer.LibFuzzer.Run(span => FuzzOracle.Check(span, scratch));
                 File.Delete(scratch);
+                return 0;
+            case "libfuzzer-parse":
+                // Memory and stream parses only: faster, for long campaigns beside the full target.
+                SharpFuzz.Fuzzer.LibFuzzer.Run(span => FuzzOracle.Check(span, null));
                 return 0;
             case "run":
                 return RunFiles(rest);
