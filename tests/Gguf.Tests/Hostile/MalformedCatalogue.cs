@@ -1,6 +1,5 @@
 using System.Text;
 using Gguf.Format;
-using Xunit;
 
 namespace Gguf.Tests.Hostile;
 
