@@ -15,6 +15,7 @@ public sealed class LifetimeTests : IDisposable
 {
     private const int TensorCount = 8;
     private const int TensorFloats = 64 * 1024;
+    private const int Iterations = 100;
     private readonly TempDirectory _dir = new("gguf-lifetime");
     private readonly string _path;
 
@@ -41,7 +42,7 @@ public sealed class LifetimeTests : IDisposable
         var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var random = new Random(4);
         int disposedSeen = 0;
-        for (int iteration = 0; iteration < 150; iteration++)
+        for (int iteration = 0; iteration < Iterations; iteration++)
         {
             GgufFile file = GgufFile.Open(_path);
             GgufTensorInfo[] tensors = [.. file.Tensors];
@@ -124,7 +125,7 @@ public sealed class LifetimeTests : IDisposable
         }
 
         Assert.True(failures.IsEmpty, string.Join("\n", failures.Take(5)));
-        Assert.Equal(150 * 4, disposedSeen);
+        Assert.Equal(Iterations * 4, disposedSeen);
     }
 
     [Fact]
