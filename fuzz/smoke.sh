@@ -10,7 +10,10 @@ seconds=${FUZZ_SMOKE_SECONDS:-45}
 "$root/scripts/fuzz.sh" "$seconds" full
 status=$?
 if [[ -x "$FUZZ_WORK/plain/Gguf.Fuzz" && -d "$root/tests/Gguf.Tests/Regressions" ]]; then
-  "$FUZZ_WORK/plain/Gguf.Fuzz" run "$root/tests/Gguf.Tests/Regressions" || status=1
+  mapfile -t regressions < <(find "$root/tests/Gguf.Tests/Regressions" -name '*.gguf' | sort)
+  if [[ ${#regressions[@]} -gt 0 ]]; then
+    "$FUZZ_WORK/plain/Gguf.Fuzz" run "${regressions[@]}" || status=1
+  fi
 fi
 
 if [[ $status != 0 ]]; then

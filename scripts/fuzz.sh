@@ -8,6 +8,8 @@
 #   parse   the same without the mapped file: about 4x the executions per second.
 #   inproc  the coverage-less in-process mutation fuzzer (also the automatic fallback when libFuzzer,
 #           a C compiler or the SharpFuzz instrumentation tool cannot be had).
+#   canary  self-test: a target that throws on inputs starting with CANARY, seeded with one; the run
+#           must end with a crash finding and a non-zero exit.
 #
 # Environment: FUZZ_WORK (default fuzz/.work) keeps the tools, the instrumented build, the growing corpus
 # and the findings between runs; FUZZ_MAX_LEN (65536); FUZZ_TIMEOUT seconds per input (10);
@@ -91,6 +93,7 @@ run_inproc() {
 run_libfuzzer() {
   local arg=libfuzzer corpus="$work/corpus-full"
   [[ "$target" == parse ]] && { arg=libfuzzer-parse; corpus="$work/corpus-parse"; }
+  [[ "$target" == canary ]] && { arg=libfuzzer-canary; corpus="$work/corpus-canary"; mkdir -p "$corpus"; printf 'CANARY' >"$corpus/canary"; }
   mkdir -p "$corpus"
   local before
   before=$(ls "$work/findings" | wc -l)

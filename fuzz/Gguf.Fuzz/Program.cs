@@ -35,6 +35,18 @@ internal static class Program
                 SharpFuzz.Fuzzer.LibFuzzer.Run(span => FuzzOracle.Check(span, scratch));
                 File.Delete(scratch);
                 return 0;
+            case "libfuzzer-canary":
+                // Self-test of the pipeline: an input starting with "CANARY" must come back as a crash.
+                SharpFuzz.Fuzzer.LibFuzzer.Run(span =>
+                {
+                    if (span.StartsWith("CANARY"u8))
+                    {
+                        throw new InvalidOperationException("canary input");
+                    }
+
+                    FuzzOracle.Check(span, null);
+                });
+                return 0;
             case "libfuzzer-parse":
                 // Memory and stream parses only: faster, for long campaigns beside the full target.
                 SharpFuzz.Fuzzer.LibFuzzer.Run(span => FuzzOracle.Check(span, null));
