@@ -83,13 +83,12 @@ public sealed class TruncationTests
     public void Read_PrefixesOfARealFile_OpenOrRejectAsTruncated(string name)
     {
         byte[] file = File.ReadAllBytes(HostileSupport.RequireCorpusFile(name));
-        IEnumerable<int> lengths = Environment.GetEnvironmentVariable("GGUF_TRUNCATE_EXHAUSTIVE") == "1"
-            ? Enumerable.Range(0, file.Length + 1)
-            : SampledLengths(file.Length);
+        bool exhaustive = Environment.GetEnvironmentVariable("GGUF_TRUNCATE_EXHAUSTIVE") == "1";
+        IEnumerable<int> lengths = exhaustive ? Enumerable.Range(0, file.Length + 1) : SampledLengths(file.Length);
         var clock = Stopwatch.StartNew();
         int count = CheckPrefixes(file, lengths);
         Assert.True(count > 5_000, $"{count} prefixes");
-        Assert.True(clock.Elapsed < TimeSpan.FromMinutes(5), $"{count} prefixes took {clock.Elapsed}");
+        Assert.True(exhaustive || clock.Elapsed < TimeSpan.FromMinutes(2), $"{count} prefixes took {clock.Elapsed}");
     }
 
     [Fact]
