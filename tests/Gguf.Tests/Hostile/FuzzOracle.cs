@@ -12,6 +12,9 @@ namespace Gguf.Tests.Hostile;
 /// </summary>
 internal static class FuzzOracle
 {
+    /// <summary>The spec's rules only: any aligned, non-overlapping layout, zero dimensions allowed. Accepts a superset.</summary>
+    private static readonly GgufReaderOptions Lenient = new() { RequirePackedTensors = false, AllowZeroDimensions = true };
+
     /// <summary>Checks one input; throws anything but <see cref="GgufFormatException"/> on a finding.</summary>
     /// <param name="data">The input.</param>
     /// <param name="scratchPath">A file the input is written to for the mapped path; null skips it.</param>
@@ -27,8 +30,16 @@ internal static class FuzzOracle
         Agree(memory, stream, "Read(Stream)");
         if (memory.Header is not null)
         {
-            CheckPromises(memory.Header, bytes.Length);
+            CheckPromises(memory.Header, bytes.Length, packed: true);
             TouchMetadata(memory.Header.Metadata);
+        }
+
+        // The lenient options accept everything the defaults accept, and keep their own promises.
+        Outcome lenient = Outcome.Of(() => GgufReader.Read(bytes, Lenient));
+        Require(memory.Header is null || lenient.Header is not null, $"lenient options rejected a file the defaults accept: {lenient}");
+        if (lenient.Header is not null)
+        {
+            CheckPromises(lenient.Header, bytes.Length, packed: false);
         }
 
         // An empty file is the mapping layer's MappedFileException by design.
@@ -43,7 +54,7 @@ internal static class FuzzOracle
         {
             using GgufFile file = GgufFile.Open(scratchPath);
             mapped = new Outcome(file.Header, null);
-            CheckPromises(file.Header, bytes.Length);
+            CheckPromises(file.Header, bytes.Length, packed: true);
             TouchFile(file);
             TouchMetadata(file.Metadata);
         }
@@ -86,7 +97,7 @@ internal static class FuzzOracle
     }
 
     /// <summary>What a caller may rely on once a parse succeeded (docs/security.md).</summary>
-    private static void CheckPromises(GgufHeader h, long fileSize)
+    private static void CheckPromises(GgufHeader h, long fileSize, bool packed)
     {
         Require(h.FileSize == fileSize, "file size");
         Require(h.Version is 2 or 3, "version");
@@ -100,14 +111,21 @@ internal static class FuzzOracle
             GgufTensorInfo t = h.Tensors[i];
             Require(t.Index == i && names.Add(t.Name), "unique names in order");
             Require(h.TryGetTensor(t.Name, out GgufTensorInfo? found) && ReferenceEquals(found, t), "lookup by name");
-            Require(t.Dimensions.Count <= 4 && t.Dimensions.All(d => d > 0), "dimensions");
+            Require(t.Dimensions.Count <= 4 && t.Dimensions.All(d => packed ? d > 0 : d >= 0), "dimensions");
             Require(t.TypeInfo.TryGetByteSize(t.DimensionsSpan, out long size) && size == t.ByteSize, "byte size");
-            Require(t.Offset % h.Alignment == 0 && t.Offset == running, "packed, aligned offset");
+            Require(t.Offset % h.Alignment == 0 && (!packed || t.Offset == running), "packed, aligned offset");
             Require(t.AbsoluteOffset == h.DataOffset + t.Offset && t.AbsoluteOffset + t.ByteSize <= fileSize, "data inside the file");
             running += t.ByteSize + ((h.Alignment - (t.ByteSize % h.Alignment)) % h.Alignment);
         }
 
         Require(running == h.DataSectionSize, "data section size");
+        GgufTensorInfo? previous = null;
+        foreach (GgufTensorInfo t in h.Tensors.Where(t => t.ByteSize > 0).OrderBy(t => t.Offset))
+        {
+            Require(previous is null || t.Offset >= previous.Offset + previous.ByteSize, "tensor data does not overlap");
+            previous = t;
+        }
+
         var keys = new HashSet<string>(StringComparer.Ordinal);
         foreach (GgufMetadataEntry e in h.Metadata)
         {
