@@ -1,0 +1,50 @@
+namespace Gguf.Format;
+
+/// <summary>
+/// Limits and strictness for reading untrusted GGUF files. The defaults accept every file llama.cpp
+/// writes and reject everything llama.cpp rejects, plus the gaps listed in docs/security.md.
+/// </summary>
+public sealed record GgufReaderOptions
+{
+    /// <summary>The default options.</summary>
+    public static GgufReaderOptions Default { get; } = new();
+
+    /// <summary>Largest string in bytes (llama.cpp: 1 GiB).</summary>
+    public long MaxStringBytes { get; init; } = 1L << 30;
+
+    /// <summary>Largest metadata key in bytes (the spec's 65535).</summary>
+    public int MaxKeyBytes { get; init; } = 65535;
+
+    /// <summary>Largest number of elements in one array (llama.cpp: 1 Gi).</summary>
+    public long MaxArrayElements { get; init; } = 1L << 30;
+
+    /// <summary>Deepest nesting of arrays in arrays; 1 means arrays of scalars and strings only (llama.cpp).</summary>
+    public int MaxArrayDepth { get; init; } = 8;
+
+    /// <summary>Most metadata entries.</summary>
+    public long MaxMetadataCount { get; init; } = 1_000_000;
+
+    /// <summary>Most tensors.</summary>
+    public long MaxTensorCount { get; init; } = 10_000_000;
+
+    /// <summary>Longest tensor name in bytes (llama.cpp: below GGML_MAX_NAME = 64).</summary>
+    public int MaxTensorNameBytes { get; init; } = 63;
+
+    /// <summary>Most dimensions of a tensor (GGML_MAX_DIMS).</summary>
+    public int MaxDimensions { get; init; } = 4;
+
+    /// <summary>Largest <c>general.alignment</c>.</summary>
+    public uint MaxAlignment { get; init; } = 1u << 30;
+
+    /// <summary>Largest header (metadata and tensor infos) in bytes.</summary>
+    public int MaxHeaderBytes { get; init; } = int.MaxValue;
+
+    /// <summary>
+    /// Require llama.cpp's layout: each tensor's offset equals the sum of the padded sizes of the tensors
+    /// before it. When false, only the spec's rules apply: aligned, inside the file and non-overlapping.
+    /// </summary>
+    public bool RequirePackedTensors { get; init; } = true;
+
+    /// <summary>Accept tensors with a zero dimension (llama.cpp accepts them; some of its builds crash on them).</summary>
+    public bool AllowZeroDimensions { get; init; }
+}

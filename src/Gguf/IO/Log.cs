@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace Gguf.IO;
+
+/// <summary>Source-generated Debug events for every mapping operation.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Mapped '{Path}': {Length} bytes at 0x{Address:X} (read-only, private)")]
+    public static partial void Mapped(ILogger logger, string path, long length, long address);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "Unmapped '{Path}': {Length} bytes at 0x{Address:X}")]
+    public static partial void Unmapped(ILogger logger, string path, long length, long address);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "Advised '{Path}' [{Offset}, +{Length}): {Advice}")]
+    public static partial void Advised(ILogger logger, string path, long offset, long length, AccessAdvice advice);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "Locked '{Path}' [{Offset}, +{Length})")]
+    public static partial void Locked(ILogger logger, string path, long offset, long length);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Debug, Message = "Unlocked '{Path}' [{Offset}, +{Length})")]
+    public static partial void Unlocked(ILogger logger, string path, long offset, long length);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Debug, Message = "Released '{Path}' [{Offset}, +{Length}) from memory")]
+    public static partial void Released(ILogger logger, string path, long offset, long length);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Debug, Message = "Advice {Advice} for '{Path}' failed: {Reason}")]
+    public static partial void AdviceFailed(ILogger logger, string path, AccessAdvice advice, string reason);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Debug, Message = "Transferred ownership of the mapping of '{Path}'")]
+    public static partial void Transferred(ILogger logger, string path);
+}

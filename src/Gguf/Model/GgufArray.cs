@@ -1,0 +1,275 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text;
+using Gguf.Format;
+
+namespace Gguf.Model;
+
+/// <summary>
+/// An array value, decoded lazily. Fixed-size elements are copied out on request; string and nested-array
+/// elements are found through an offset index built on first access, so any element costs O(1) after that.
+/// </summary>
+public sealed class GgufArray
+{
+    private readonly GgufByteSource _source;
+    private readonly string _key;
+    private long[]? _elementOffsets;
+
+    internal GgufArray(GgufByteSource source, string key, GgufValueType elementType, long count, int depth, long dataOffset, int dataLength)
+    {
+        _source = source;
+        _key = key;
+        ElementType = elementType;
+        Count = count;
+        Depth = depth;
+        DataOffset = dataOffset;
+        DataLength = dataLength;
+    }
+
+    /// <summary>The element type.</summary>
+    public GgufValueType ElementType { get; }
+
+    /// <summary>The number of elements.</summary>
+    public long Count { get; }
+
+    /// <summary>1 for a top-level array, 2 for an array inside it, and so on.</summary>
+    public int Depth { get; }
+
+    /// <summary>The absolute file offset of the first element.</summary>
+    public long DataOffset { get; }
+
+    /// <summary>The encoded length of the elements in bytes.</summary>
+    public int DataLength { get; }
+
+    /// <summary>Copies fixed-size elements into a new array; <typeparamref name="T"/> must match the element type.</summary>
+    /// <exception cref="GgufFormatException">The element type is not <typeparamref name="T"/>.</exception>
+    public T[] ToArray<T>() where T : unmanaged
+    {
+        ExpectElement(ElementTypeOf<T>.Value);
+        if (Count > Array.MaxLength)
+        {
+            throw new NotSupportedException($"array '{_key}' has {Count} elements, more than a .NET array holds");
+        }
+
+        var result = new T[Count];
+        CopyTo<T>(result);
+        return result;
+    }
+
+    /// <summary>Copies fixed-size elements starting at <paramref name="start"/> into <paramref name="destination"/>.</summary>
+    public void CopyTo<T>(Span<T> destination, long start = 0) where T : unmanaged
+    {
+        ExpectElement(ElementTypeOf<T>.Value);
+        if ((ulong)start > (ulong)Count || (ulong)destination.Length > (ulong)(Count - start))
+        {
+            throw new ArgumentOutOfRangeException(nameof(start), "range is outside the array");
+        }
+
+        int size = GgufValueTypes.FixedSize(ElementType);
+        Span<byte> bytes = MemoryMarshal.AsBytes(destination);
+        // The file is little-endian; so is every platform .NET runs GGUF on in practice.
+        _source.CopyTo(DataOffset + (start * size), bytes);
+        if (!BitConverter.IsLittleEndian && size > 1)
+        {
+            ReverseEndianness(bytes, size);
+        }
+    }
+
+    /// <summary>String element <paramref name="index"/>, decoded as UTF-8.</summary>
+    public string GetString(long index)
+    {
+        (long offset, int length) = StringElement(index);
+        return _source.Read(offset, length, 0, static (span, _) => Encoding.UTF8.GetString(span));
+    }
+
+    /// <summary>The raw bytes of string element <paramref name="index"/>.</summary>
+    public byte[] GetStringBytes(long index)
+    {
+        (long offset, int length) = StringElement(index);
+        return _source.Read(offset, length, 0, static (span, _) => span.ToArray());
+    }
+
+    /// <summary>Every string element, decoded.</summary>
+    public string[] ToStringArray()
+    {
+        ExpectElement(GgufValueType.String);
+        var result = new string[Count];
+        for (long i = 0; i < Count; i++)
+        {
+            result[i] = GetString(i);
+        }
+
+        return result;
+    }
+
+    /// <summary>Nested array element <paramref name="index"/>.</summary>
+    public GgufArray GetArray(long index)
+    {
+        ExpectElement(GgufValueType.Array);
+        long[] offsets = ElementOffsets();
+        CheckIndex(index);
+        long start = offsets[index];
+        long end = index + 1 < Count ? offsets[index + 1] : DataOffset + DataLength;
+        (GgufValueType type, long count) = _source.Read(start, 12, 0, static (span, _) =>
+            ((GgufValueType)BinaryPrimitives.ReadInt32LittleEndian(span), (long)BinaryPrimitives.ReadUInt64LittleEndian(span.Slice(4))));
+        return new GgufArray(_source, _key, type, count, Depth + 1, start + 12, (int)(end - start - 12));
+    }
+
+    /// <summary>Raw bits of fixed-size element <paramref name="index"/>, zero-extended.</summary>
+    public ulong GetScalarBits(long index)
+    {
+        int size = GgufValueTypes.FixedSize(ElementType);
+        if (size == 0)
+        {
+            throw Mismatch("a fixed-size type");
+        }
+
+        CheckIndex(index);
+        return _source.Read(DataOffset + (index * size), size, ElementType, static (span, type) => GgufMetadataEntry.DecodeScalar(type, span));
+    }
+
+    /// <summary>Materializes the array as a <see cref="GgufValue"/>.</summary>
+    public GgufValue ToValue()
+    {
+        switch (ElementType)
+        {
+            case GgufValueType.String:
+                var strings = new byte[Count][];
+                for (long i = 0; i < Count; i++)
+                {
+                    strings[i] = GetStringBytes(i);
+                }
+
+                return GgufValue.FromUtf8Array(strings);
+            case GgufValueType.Array:
+                var arrays = new GgufValue[Count];
+                for (long i = 0; i < Count; i++)
+                {
+                    arrays[i] = GetArray(i).ToValue();
+                }
+
+                return GgufValue.FromArrays(arrays);
+            case GgufValueType.UInt8: return GgufValue.FromArray(ToArray<byte>());
+            case GgufValueType.Int8: return GgufValue.FromArray(ToArray<sbyte>());
+            case GgufValueType.UInt16: return GgufValue.FromArray(ToArray<ushort>());
+            case GgufValueType.Int16: return GgufValue.FromArray(ToArray<short>());
+            case GgufValueType.UInt32: return GgufValue.FromArray(ToArray<uint>());
+            case GgufValueType.Int32: return GgufValue.FromArray(ToArray<int>());
+            case GgufValueType.Float32: return GgufValue.FromArray(ToArray<float>());
+            case GgufValueType.Bool: return GgufValue.FromArray(ToArray<bool>());
+            case GgufValueType.UInt64: return GgufValue.FromArray(ToArray<ulong>());
+            case GgufValueType.Int64: return GgufValue.FromArray(ToArray<long>());
+            default: return GgufValue.FromArray(ToArray<double>());
+        }
+    }
+
+    private (long Offset, int Length) StringElement(long index)
+    {
+        ExpectElement(GgufValueType.String);
+        long[] offsets = ElementOffsets();
+        CheckIndex(index);
+        long start = offsets[index];
+        long end = index + 1 < Count ? offsets[index + 1] : DataOffset + DataLength;
+        return (start + 8, (int)(end - start - 8));
+    }
+
+    private void CheckIndex(long index)
+    {
+        if ((ulong)index >= (ulong)Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"array '{_key}' has {Count} elements");
+        }
+    }
+
+    /// <summary>
+    /// Start offsets of variable-size elements. The parser already checked every length, so this walk
+    /// cannot fail; it runs once per array and the result is shared by all threads.
+    /// </summary>
+    private long[] ElementOffsets()
+    {
+        long[]? offsets = Volatile.Read(ref _elementOffsets);
+        if (offsets is not null)
+        {
+            return offsets;
+        }
+
+        offsets = _source.Read(DataOffset, DataLength, this, static (span, self) =>
+        {
+            var result = new long[self.Count];
+            int position = 0;
+            for (long i = 0; i < self.Count; i++)
+            {
+                result[i] = self.DataOffset + position;
+                position += self.ElementType == GgufValueType.String
+                    ? 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(span.Slice(position))
+                    : NestedLength(span.Slice(position));
+            }
+
+            return result;
+        });
+        Interlocked.CompareExchange(ref _elementOffsets, offsets, null);
+        return _elementOffsets!;
+    }
+
+    /// <summary>The encoded length of a nested array that starts at the beginning of <paramref name="span"/>.</summary>
+    private static int NestedLength(ReadOnlySpan<byte> span)
+    {
+        var type = (GgufValueType)BinaryPrimitives.ReadInt32LittleEndian(span);
+        long count = (long)BinaryPrimitives.ReadUInt64LittleEndian(span.Slice(4));
+        int position = 12;
+        int fixedSize = GgufValueTypes.FixedSize(type);
+        if (fixedSize != 0)
+        {
+            return position + (int)(count * fixedSize);
+        }
+
+        for (long i = 0; i < count; i++)
+        {
+            position += type == GgufValueType.String
+                ? 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(span.Slice(position))
+                : NestedLength(span.Slice(position));
+        }
+
+        return position;
+    }
+
+    private void ExpectElement(GgufValueType expected)
+    {
+        if (ElementType != expected)
+        {
+            throw Mismatch("array of " + GgufValueTypes.Name(expected));
+        }
+    }
+
+    private GgufFormatException Mismatch(string expected) => new(
+        GgufErrorCode.TypeMismatch,
+        DataOffset - 12,
+        $"value is array of {GgufValueTypes.Name(ElementType)}, not {expected}",
+        "value",
+        _key);
+
+    private static void ReverseEndianness(Span<byte> bytes, int size)
+    {
+        for (int i = 0; i + size <= bytes.Length; i += size)
+        {
+            bytes.Slice(i, size).Reverse();
+        }
+    }
+
+    private static class ElementTypeOf<T>
+    {
+        public static readonly GgufValueType Value =
+            typeof(T) == typeof(byte) ? GgufValueType.UInt8 :
+            typeof(T) == typeof(sbyte) ? GgufValueType.Int8 :
+            typeof(T) == typeof(ushort) ? GgufValueType.UInt16 :
+            typeof(T) == typeof(short) ? GgufValueType.Int16 :
+            typeof(T) == typeof(uint) ? GgufValueType.UInt32 :
+            typeof(T) == typeof(int) ? GgufValueType.Int32 :
+            typeof(T) == typeof(float) ? GgufValueType.Float32 :
+            typeof(T) == typeof(bool) ? GgufValueType.Bool :
+            typeof(T) == typeof(ulong) ? GgufValueType.UInt64 :
+            typeof(T) == typeof(long) ? GgufValueType.Int64 :
+            typeof(T) == typeof(double) ? GgufValueType.Float64 :
+            (GgufValueType)(-1);
+    }
+}

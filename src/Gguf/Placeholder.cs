@@ -1,1 +1,0 @@
-namespace Gguf; internal static class Placeholder { }
