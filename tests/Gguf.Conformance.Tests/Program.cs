@@ -15,6 +15,13 @@ internal static class Program
             return ProbeServer.Run(Console.In, Console.Out);
         }
 
+        return RunTests(args);
+    }
+
+    // Kept out of Main so the probe process does not load the test framework's assemblies.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static int RunTests(string[] args)
+    {
         if (args.Any(arg => arg is "--server" or "--internal-msbuild-node"))
         {
             return Xunit.MicrosoftTestingPlatform.TestPlatformTestFramework.RunAsync(args, SelfRegisteredExtensions.AddSelfRegisteredExtensions).GetAwaiter().GetResult();

@@ -1,3 +1,4 @@
+using Gguf.Conformance.Mutation;
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Probe;
 using Gguf.Conformance.Support;
@@ -34,9 +35,11 @@ public sealed class ProbeTests
         using var dir = new TempDir();
         byte[] file = new RawGgufBuilder().Tensor("w", 0, [8, 0, 2], []).Tensor("v", 0, [8]).Build();
         using var probe = new ProbeClient();
-        var result = probe.Judge(dir.Write("zero.gguf", file));
+        string path = dir.Write("zero.gguf", file);
+        var result = probe.Judge(path);
         TestContext.Current.TestOutputHelper?.WriteLine($"zero dimension: {result}");
         Assert.NotEqual(Verdict.Accept, result.Verdict);
+        Assert.Equal(Verdict.Reject, MutationCampaign.JudgeOurs(path).Verdict);
     }
 
     /// <summary>general.alignment stored as INT32: llama.cpp asserted on this before it became a rejection.</summary>
@@ -47,9 +50,11 @@ public sealed class ProbeTests
         using var dir = new TempDir();
         byte[] file = new RawGgufBuilder().Kv(Kv.I32("general.alignment", 32)).Tensor("w", 0, [8]).Build();
         using var probe = new ProbeClient();
-        var result = probe.Judge(dir.Write("i32align.gguf", file));
+        string path = dir.Write("i32align.gguf", file);
+        var result = probe.Judge(path);
         TestContext.Current.TestOutputHelper?.WriteLine($"i32 alignment: {result}");
         Assert.NotEqual(Verdict.Accept, result.Verdict);
+        Assert.Equal(Verdict.Reject, MutationCampaign.JudgeOurs(path).Verdict);
     }
 
     [Fact]

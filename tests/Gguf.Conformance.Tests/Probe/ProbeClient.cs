@@ -13,12 +13,28 @@ internal sealed class ProbeClient : IDisposable
 {
     private readonly TimeSpan timeout;
     private readonly ConcurrentQueue<string> stderr = new();
+    private readonly Queue<Task<Process>> spares = new();
+    private readonly int spareCount;
     private Process? child;
 
-    public ProbeClient(TimeSpan? timeout = null) => this.timeout = timeout ?? TimeSpan.FromSeconds(30);
+    /// <param name="timeout">How long one request may take before the child is considered hung.</param>
+    /// <param name="spareCount">
+    /// Child processes kept started in the background, so that a crash costs a swap instead of a process start
+    /// (a start takes a few hundred milliseconds; mutation campaigns crash llama.cpp every hundred files or so).
+    /// </param>
+    public ProbeClient(TimeSpan? timeout = null, int spareCount = 0)
+    {
+        this.timeout = timeout ?? TimeSpan.FromSeconds(30);
+        this.spareCount = spareCount;
+    }
 
     /// <summary>How many child processes were started (1 + the number of crashes, normally).</summary>
     public int Starts { get; private set; }
+
+    /// <summary>Time spent waiting for crashed children to exit and for replacements to be ready.</summary>
+    public TimeSpan CrashTime { get; private set; }
+
+    public TimeSpan StartTime { get; private set; }
 
     /// <summary>Judges <paramref name="path"/> as llama.cpp's model loader would (see <see cref="NativeVerdict.Judge"/>).</summary>
     public VerdictResult Judge(string path) => Send("meta", path);
@@ -88,7 +104,9 @@ internal sealed class ProbeClient : IDisposable
 
     private VerdictResult Died(Process process, bool hung = false)
     {
+        long t0 = Stopwatch.GetTimestamp();
         process.WaitForExit();
+        CrashTime += Stopwatch.GetElapsedTime(t0);
         string tail = string.Join(" | ", stderr.Where(l => l.Length > 0).TakeLast(6));
         string detail = hung ? $"hung (killed after {timeout.TotalSeconds:0} s)" : $"exit code {process.ExitCode}";
         child = null;
@@ -97,6 +115,26 @@ internal sealed class ProbeClient : IDisposable
     }
 
     private Process Start()
+    {
+        while (spares.Count < 1 + spareCount)
+        {
+            spares.Enqueue(Task.Run(Launch));
+        }
+
+        long t0 = Stopwatch.GetTimestamp();
+        var process = spares.Dequeue().GetAwaiter().GetResult();
+        StartTime += Stopwatch.GetElapsedTime(t0);
+        if (spareCount > 0)
+        {
+            spares.Enqueue(Task.Run(Launch));
+        }
+
+        Starts++;
+        child = process;
+        return process;
+    }
+
+    private Process Launch()
     {
         string assembly = typeof(ProbeClient).Assembly.Location;
         var info = new ProcessStartInfo(DotnetHost())
@@ -127,8 +165,6 @@ internal sealed class ProbeClient : IDisposable
             throw new InvalidOperationException($"The probe process did not start: {hello} {string.Join(" | ", stderr)}");
         }
 
-        Starts++;
-        child = process;
         return process;
     }
 
@@ -151,10 +187,29 @@ internal sealed class ProbeClient : IDisposable
 
     public void Dispose()
     {
+        while (spares.Count > 0)
+        {
+            try
+            {
+                Stop(spares.Dequeue().GetAwaiter().GetResult());
+            }
+            catch (InvalidOperationException)
+            {
+            }
+        }
+
         if (child is { } process)
         {
             child = null;
-            try
+            Stop(process);
+        }
+    }
+
+    private static void Stop(Process process)
+    {
+        try
+        {
+            if (!process.HasExited)
             {
                 process.StandardInput.Close();
                 if (!process.WaitForExit(5000))
@@ -162,11 +217,14 @@ internal sealed class ProbeClient : IDisposable
                     process.Kill();
                 }
             }
-            catch (InvalidOperationException)
-            {
-            }
-
-            process.Dispose();
         }
+        catch (InvalidOperationException)
+        {
+        }
+        catch (IOException)
+        {
+        }
+
+        process.Dispose();
     }
 }

@@ -26,6 +26,7 @@ internal static class ProbeServer
         }
 
         NativeLog.Install();
+        WarmUp();
         output.WriteLine(Marker + "ready");
         output.Flush();
         while (input.ReadLine() is { } line)
@@ -44,6 +45,21 @@ internal static class ProbeServer
         }
 
         return 0;
+    }
+
+    /// <summary>Runs the request path once, so the first real request does not pay for JIT compilation.</summary>
+    private static void WarmUp()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"gguf-probe-warmup-{Environment.ProcessId}.gguf");
+        try
+        {
+            File.WriteAllBytes(path, new Support.RawGgufBuilder().KvString("k", "v").Tensor("w", 0, [8]).Build());
+            _ = NativeVerdict.Judge(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     /// <summary>Makes llama.cpp abort for real (a typed getter on a key of another type hits GGML_ASSERT).</summary>
