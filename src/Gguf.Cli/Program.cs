@@ -1,1 +1,3 @@
-return 0;
+using Gguf.Cli;
+
+return await CliApp.RunAsync(args).ConfigureAwait(false);

@@ -89,6 +89,28 @@ public sealed class GgufArray
         return _source.Read(offset, length, 0, static (span, _) => span.ToArray());
     }
 
+    /// <summary>
+    /// Calls <paramref name="action"/> with the raw bytes of every string element in order, under one
+    /// lease and without allocating; the span is valid only during each call.
+    /// </summary>
+    public void ForEachString<TArg>(TArg arg, System.Buffers.ReadOnlySpanAction<byte, TArg> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        ExpectElement(GgufValueType.String);
+        _source.Read(DataOffset, DataLength, (self: this, arg, action), static (span, state) =>
+        {
+            int position = 0;
+            for (long i = 0; i < state.self.Count; i++)
+            {
+                int length = (int)BinaryPrimitives.ReadUInt64LittleEndian(span.Slice(position));
+                state.action(span.Slice(position + 8, length), state.arg);
+                position += 8 + length;
+            }
+
+            return 0;
+        });
+    }
+
     /// <summary>Every string element, decoded.</summary>
     public string[] ToStringArray()
     {
