@@ -178,7 +178,8 @@ internal static class MutationCampaign
                 return null;
             case (Verdict.Crash, Verdict.Reject):
                 report.LlamaCrashWeReject++;
-                string crash = native.Detail.Length > 90 ? native.Detail[..90] : native.Detail;
+                string crash = native.Detail.Replace("/home/runner/work/LLamaSharp/LLamaSharp/", string.Empty, StringComparison.Ordinal);
+                crash = crash.Length > 140 ? crash[..140] : crash;
                 report.LlamaCrashes[crash] = report.LlamaCrashes.GetValueOrDefault(crash) + 1;
                 return null;
             case (Verdict.Accept, Verdict.Reject):
