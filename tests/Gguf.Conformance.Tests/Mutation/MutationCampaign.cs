@@ -95,6 +95,8 @@ internal static class MutationCampaign
         [GgufErrorCode.TensorOverlap] = "D5 padded size wraps, tensors overlap (G2)",
         [GgufErrorCode.KeyTooLong] = "D6 key longer than 65,535 bytes",
         [GgufErrorCode.AlignmentTooLarge] = "D7 alignment above 1 GiB",
+        [GgufErrorCode.MetadataCountOutOfRange] = "D9 count above the configurable limit",
+        [GgufErrorCode.TensorCountOutOfRange] = "D9 count above the configurable limit",
     };
 
     public static CampaignReport Run(int count, int seed, string workDir, string? keepDir = null)
