@@ -1,5 +1,6 @@
 using Gguf.Conformance.Mutation;
 using Gguf.Conformance.Native;
+using Gguf.Conformance.Probe;
 using Gguf.Conformance.Support;
 
 namespace Gguf.Conformance.Differential;
@@ -9,7 +10,7 @@ namespace Gguf.Conformance.Differential;
 /// whatever llama.cpp rejects (or crashes on), we reject; where llama.cpp accepts and we reject, the reason is
 /// one of our documented stricter rules.
 /// </summary>
-public sealed class KnownInputTests
+public sealed class KnownInputTests(ProbeFixture fixture) : IClassFixture<ProbeFixture>
 {
     public static TheoryData<string> Cases => new(KnownInputs.All.Keys);
 
@@ -19,7 +20,7 @@ public sealed class KnownInputTests
     {
         NativeLibraries.RequireOrSkip();
         using var dir = new TempDir();
-        using var probe = new Probe.ProbeClient();
+        var probe = fixture.Probe;
         string path = dir.Write(name + ".gguf", KnownInputs.All[name]());
 
         var native = probe.Judge(path);
