@@ -143,7 +143,7 @@ internal static class MutationCampaign
     {
         try
         {
-            using var file = GgufFile.Open(path);
+            using var file = GgufFile.Open(path, OurGguf.Options);
             var snapshot = OurGguf.Snapshot(file, withData: true);
             return new OurVerdict(Verdict.Accept, string.Empty, null, snapshot.Digest(), snapshot.HasEmbeddedNul);
         }

@@ -10,10 +10,16 @@ namespace Gguf.Conformance.Support;
 /// <summary>Our library on the two sides of the comparison: <see cref="GgufFile"/> as reader, <see cref="GgufWriter"/> as writer.</summary>
 internal static class OurGguf
 {
+    /// <summary>
+    /// The options the comparison uses: the defaults with llama.cpp's ban on nested arrays, the one spec
+    /// feature our default reader accepts and llama.cpp does not (docs/conformance.md, L1).
+    /// </summary>
+    public static GgufReaderOptions Options => GgufReaderOptions.LlamaCppCompatible;
+
     /// <summary>Opens <paramref name="path"/> with <see cref="GgufFile.Open(string, GgufReaderOptions?, Microsoft.Extensions.Logging.ILogger?)"/> and reports what it read.</summary>
     public static GgufSnapshot Read(string path, bool withData)
     {
-        using var file = GgufFile.Open(path);
+        using var file = GgufFile.Open(path, Options);
         return Snapshot(file, withData);
     }
 
