@@ -223,10 +223,10 @@ public static class BenchLoadCommand
         return length / Stopwatch.GetElapsedTime(start).TotalSeconds / 1e9;
     }
 
-    /// <summary>memcpy bandwidth between two warm 256 MiB buffers (bytes copied per second).</summary>
+    /// <summary>memcpy bandwidth between two warm 64 MiB buffers, well past the caches (bytes copied per second).</summary>
     private static double MeasureMemcpy(int runs)
     {
-        const int Size = 256 << 20;
+        const int Size = 64 << 20;
         byte[] source = GC.AllocateUninitializedArray<byte>(Size, pinned: true);
         byte[] target = GC.AllocateUninitializedArray<byte>(Size, pinned: true);
         source.AsSpan().Fill(1);
@@ -243,14 +243,15 @@ public static class BenchLoadCommand
     }
 
     /// <summary>
-    /// A llama-shaped model of about <paramref name="bytes"/> bytes (F16 matrices of a 4096-wide model, F32 norms)
-    /// with pseudo-random contents, streamed to disk.
+    /// A llama-shaped model of about <paramref name="bytes"/> bytes (F16 matrices of a 4096-wide model, F32 norms;
+    /// 512 wide under 1 GiB) with pseudo-random contents, streamed to disk. The smallest has one layer.
     /// </summary>
-    internal static void WriteSyntheticModel(string path, long bytes)
+    public static void WriteSyntheticModel(string path, long bytes)
     {
-        const long Width = 4096;
-        const long Ffn = 11008;
-        const long Vocab = 32000;
+        bool small = bytes < 1L << 30;
+        long width = small ? 512 : 4096;
+        long ffn = small ? 1376 : 11008;
+        long vocab = small ? 4000 : 32000;
         var writer = new GgufWriter();
         writer.AddMetadata(GgufKeys.Architecture, GgufValue.String("llama"));
         writer.AddMetadata(GgufKeys.Name, GgufValue.String($"synthetic {ByteSize.Format(bytes)} benchmark model"));
@@ -264,31 +265,31 @@ public static class BenchLoadCommand
             writer.AddTensor(name, type, shape, output => WriteRandom(output, size, tensorSeed));
         }
 
-        long embedding = Width * Vocab * 2;
-        Add("token_embd.weight", GgmlType.F16, [Width, Vocab]);
-        long perLayer = (4 * Width * Width * 2) + (3 * Width * Ffn * 2);
+        long embedding = width * vocab * 2;
+        Add("token_embd.weight", GgmlType.F16, [width, vocab]);
+        long perLayer = (4 * width * width * 2) + (3 * width * ffn * 2);
         for (int layer = 0; total + embedding + perLayer <= bytes || layer == 0; layer++)
         {
-            Add($"blk.{layer}.attn_norm.weight", GgmlType.F32, [Width]);
-            Add($"blk.{layer}.attn_q.weight", GgmlType.F16, [Width, Width]);
-            Add($"blk.{layer}.attn_k.weight", GgmlType.F16, [Width, Width]);
-            Add($"blk.{layer}.attn_v.weight", GgmlType.F16, [Width, Width]);
-            Add($"blk.{layer}.attn_output.weight", GgmlType.F16, [Width, Width]);
-            Add($"blk.{layer}.ffn_norm.weight", GgmlType.F32, [Width]);
-            Add($"blk.{layer}.ffn_gate.weight", GgmlType.F16, [Width, Ffn]);
-            Add($"blk.{layer}.ffn_up.weight", GgmlType.F16, [Width, Ffn]);
-            Add($"blk.{layer}.ffn_down.weight", GgmlType.F16, [Ffn, Width]);
+            Add($"blk.{layer}.attn_norm.weight", GgmlType.F32, [width]);
+            Add($"blk.{layer}.attn_q.weight", GgmlType.F16, [width, width]);
+            Add($"blk.{layer}.attn_k.weight", GgmlType.F16, [width, width]);
+            Add($"blk.{layer}.attn_v.weight", GgmlType.F16, [width, width]);
+            Add($"blk.{layer}.attn_output.weight", GgmlType.F16, [width, width]);
+            Add($"blk.{layer}.ffn_norm.weight", GgmlType.F32, [width]);
+            Add($"blk.{layer}.ffn_gate.weight", GgmlType.F16, [width, ffn]);
+            Add($"blk.{layer}.ffn_up.weight", GgmlType.F16, [width, ffn]);
+            Add($"blk.{layer}.ffn_down.weight", GgmlType.F16, [ffn, width]);
         }
 
         // Fill up to the requested size with one more matrix, then the output layers.
-        long rest = bytes - total - embedding - (Width * 4);
-        if (rest >= Width * 2 * 16)
+        long rest = bytes - total - embedding - (width * 4);
+        if (rest >= width * 2 * 16)
         {
-            Add("blk.extra.weight", GgmlType.F16, [Width, rest / (Width * 2)]);
+            Add("blk.extra.weight", GgmlType.F16, [width, rest / (width * 2)]);
         }
 
-        Add("output_norm.weight", GgmlType.F32, [Width]);
-        Add("output.weight", GgmlType.F16, [Width, Vocab]);
+        Add("output_norm.weight", GgmlType.F32, [width]);
+        Add("output.weight", GgmlType.F16, [width, vocab]);
         string temporary = path + ".partial";
         writer.WriteTo(temporary);
         File.Move(temporary, path, overwrite: true);

@@ -515,7 +515,7 @@ public sealed class ModelLoaderMemoryTests
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "resident memory is measured through /proc (Linux)");
         using var dir = new TempDirectory();
-        TestModel model = TestModels.WriteSized(dir.File("m.gguf"), 48L << 20);
+        TestModel model = TestModels.WriteSized(dir.File("m.gguf"), 32L << 20);
         using GgufFile gguf = GgufFile.Open(model.Path);
         long before = ProcessMemory.CurrentRssBytes!.Value;
 

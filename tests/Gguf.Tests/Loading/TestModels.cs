@@ -139,6 +139,31 @@ public static class TestModels
         return (path, bytes);
     }
 
+    /// <summary>
+    /// A file with one F32 tensor of <paramref name="bytes"/> bytes that are all a hole: the header is written,
+    /// then the file is extended. Instant at any size.
+    /// </summary>
+    public static string WriteAllHole(string path, long bytes)
+    {
+        var writer = new GgufWriter();
+        writer.AddMetadata(GgufKeys.Architecture, GgufValue.String("llama"));
+        writer.AddTensor("hole.weight", GgmlType.F32, [bytes / 4], _ => throw new HeaderWritten());
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
+        try
+        {
+            writer.WriteTo(file);
+        }
+        catch (HeaderWritten)
+        {
+            // The writer stopped at the first tensor's data: the header and its padding are written.
+        }
+
+        file.SetLength(file.Position + (bytes / 4 * 4));
+        return path;
+    }
+
+    private sealed class HeaderWritten : Exception;
+
     /// <summary>The 8 bytes written at <paramref name="offset"/> of the huge tensor.</summary>
     public static byte[] Marker(long offset) => BitConverter.GetBytes(offset ^ 0x5A5A_5A5A_5A5A_5A5AL);
 
