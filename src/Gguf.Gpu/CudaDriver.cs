@@ -23,6 +23,19 @@ internal static partial class CudaDriver
         ScopedAcceleratorBinding binding = accelerator.BindScoped();
         try
         {
+            return QueryMemoryKind(pointer);
+        }
+        finally
+        {
+            binding.Recover();
+        }
+    }
+
+    /// <summary>The kind of memory at <paramref name="pointer"/>, for the CUDA context current on this thread.</summary>
+    public static DeviceMemoryKind QueryMemoryKind(IntPtr pointer)
+    {
+        try
+        {
             if (GetAttribute(out int managed, CU_POINTER_ATTRIBUTE_IS_MANAGED, (ulong)pointer) == 0 && managed != 0)
             {
                 return DeviceMemoryKind.Managed;
@@ -44,10 +57,6 @@ internal static partial class CudaDriver
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
             return DeviceMemoryKind.Unknown;
-        }
-        finally
-        {
-            binding.Recover();
         }
     }
 

@@ -58,8 +58,9 @@ public sealed partial class GpuDestination : ITensorDestination, IDisposable
     private int _liveStaging;
     private bool _disposed;
 
-    private GpuDestination(Context context, Accelerator accelerator, string deviceName, GpuDestinationOptions options, ILogger logger)
+    private GpuDestination(Context context, Accelerator accelerator, string deviceName, GpuDestinationOptions options, ILogger logger, int deviceIndex = 0)
     {
+        DeviceIndex = deviceIndex;
         _context = context;
         Accelerator = accelerator;
         DeviceName = deviceName;
@@ -73,6 +74,9 @@ public sealed partial class GpuDestination : ITensorDestination, IDisposable
 
     /// <summary>The ILGPU accelerator.</summary>
     public Accelerator Accelerator { get; }
+
+    /// <summary>The CUDA device index (0 for the CPU accelerator).</summary>
+    public int DeviceIndex { get; }
 
     /// <summary>Whether this is a CUDA GPU (not ILGPU's CPU accelerator).</summary>
     public bool IsCuda => Accelerator is CudaAccelerator;
@@ -116,19 +120,23 @@ public sealed partial class GpuDestination : ITensorDestination, IDisposable
 
     internal ILogger Logger { get; }
 
+    // ILGPU's default filter drops devices whose PTX instruction set it cannot name (a driver newer than the
+    // package); copies need no kernels, so every device the driver lists is usable here.
+    private static bool AnyDevice(CudaDevice device) => true;
+
     /// <summary>Whether a CUDA GPU is usable here; <paramref name="reason"/> says why not.</summary>
     public static bool IsCudaAvailable(out string reason)
     {
         try
         {
-            using Context context = Context.Create(builder => builder.Cuda());
+            using Context context = Context.Create(builder => builder.Cuda(AnyDevice));
             int count = context.GetCudaDevices().Count;
             reason = count > 0 ? $"{count} CUDA device(s)" : "no CUDA device found (no NVIDIA driver, or no GPU visible to this process)";
             return count > 0;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            reason = $"CUDA cannot be initialised: {e.Message}";
+            reason = $"CUDA cannot be initialised: {FirstLine(e.Message)}";
             return false;
         }
     }
@@ -142,7 +150,7 @@ public sealed partial class GpuDestination : ITensorDestination, IDisposable
         Context? context = null;
         try
         {
-            context = Context.Create(builder => builder.Cuda());
+            context = Context.Create(builder => builder.Cuda(AnyDevice));
             Context.DeviceCollection<CudaDevice> devices = context.GetCudaDevices();
             if (devices.Count == 0)
             {
@@ -155,14 +163,14 @@ public sealed partial class GpuDestination : ITensorDestination, IDisposable
             }
 
             CudaAccelerator accelerator = devices[deviceIndex].CreateCudaAccelerator(context);
-            var destination = new GpuDestination(context, accelerator, $"{accelerator.Name} (cuda:{deviceIndex})", options ?? GpuDestinationOptions.Default, logger);
+            var destination = new GpuDestination(context, accelerator, $"{accelerator.Name} (cuda:{deviceIndex})", options ?? GpuDestinationOptions.Default, logger, deviceIndex);
             LogOpened(logger, destination.DeviceName, destination.TotalBytes, destination.FreeBytes);
             context = null;
             return destination;
         }
         catch (Exception e) when (e is not GpuUnavailableException and not OutOfMemoryException and not ArgumentException)
         {
-            throw new GpuUnavailableException($"CUDA device {deviceIndex} cannot be opened: {e.Message}", e);
+            throw new GpuUnavailableException($"CUDA device {deviceIndex} cannot be opened: {FirstLine(e.Message)}", e);
         }
         finally
         {
@@ -249,6 +257,8 @@ public sealed partial class GpuDestination : ITensorDestination, IDisposable
         Accelerator.Dispose();
         _context.Dispose();
     }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
 
     private static bool IsOutOfMemory(CudaException e) =>
         (e.Error ?? "").Contains(nameof(CudaError.CUDA_ERROR_OUT_OF_MEMORY), StringComparison.Ordinal) ||

@@ -125,6 +125,107 @@ public sealed class CpuAcceleratorTests
     }
 }
 
+/// <summary>A CUDA destination of either backend, with its counters.</summary>
+internal sealed record CudaGpu(ITensorDestination Destination, IDisposable Owner, Func<int> LiveBuffers, Func<int> LiveStaging) : IDisposable
+{
+    public static CudaGpu OpenOrSkip(string backend)
+    {
+        if (!GpuDestination.IsCudaAvailable(out string reason))
+        {
+            Assert.Skip($"no CUDA GPU here: {reason}");
+        }
+
+        if (backend == "driver")
+        {
+            CudaDriverDestination driver = CudaDriverDestination.Open(0);
+            return new CudaGpu(driver, driver, () => driver.LiveBuffers, () => driver.LiveStagingBuffers);
+        }
+
+        GpuDestination gpu = GpuDestination.CreateCuda(0);
+        return new CudaGpu(gpu, gpu, () => gpu.LiveBuffers, () => gpu.LiveStagingBuffers);
+    }
+
+    public void Dispose() => Owner.Dispose();
+}
+
+/// <summary>Both CUDA backends on a real GPU; skipped with the reason where there is none.</summary>
+public sealed class CudaBackendTests
+{
+    [Theory]
+    [InlineData("ilgpu")]
+    [InlineData("driver")]
+    public void Load_BothBackends_BytesExactInDeviceMemory(string backend)
+    {
+        using CudaGpu gpu = CudaGpu.OpenOrSkip(backend);
+        using var dir = new TempDirectory();
+        TestModel model = TestModels.Write(dir.File("m.gguf"), scale: 8);
+        using GgufFile gguf = GgufFile.Open(model.Path);
+        TestContext.Current.SendDiagnosticMessage($"{backend}: {gpu.Destination.DeviceName}, {gpu.Destination.TotalBytes:N0} bytes, {gpu.Destination.AvailableBytes:N0} available");
+
+        foreach (LoadMode mode in new[] { LoadMode.Read, LoadMode.Mmap })
+        {
+            using LoadedModel loaded = new ModelLoader(gpu.Destination, new LoadOptions { Mode = mode, ChunkSize = 4099, Readers = 3, Verify = true }).Load(gguf, null, TestContext.Current.CancellationToken);
+            Check.BytesExact(loaded, model);
+            Assert.Equal(DeviceMemoryKind.Device, loaded.Statistics.MemoryKind);
+        }
+
+        Assert.Equal(0, gpu.LiveBuffers());
+        Assert.Equal(0, gpu.LiveStaging());
+    }
+
+    [Theory]
+    [InlineData("ilgpu")]
+    [InlineData("driver")]
+    public void Load_BothBackendsCancelled_FreeEverything(string backend)
+    {
+        using CudaGpu gpu = CudaGpu.OpenOrSkip(backend);
+        using var dir = new TempDirectory();
+        TestModel model = TestModels.WriteSized(dir.File("m.gguf"), 32L << 20);
+        using GgufFile gguf = GgufFile.Open(model.Path);
+        using var cts = new CancellationTokenSource();
+        var progress = new RecordingProgress(p =>
+        {
+            if (p.BytesDone > 0)
+            {
+                cts.Cancel();
+            }
+        });
+
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            new ModelLoader(gpu.Destination, new LoadOptions { ProgressInterval = TimeSpan.Zero }).Load(gguf, progress, cts.Token));
+
+        Assert.Equal(0, gpu.LiveBuffers());
+        Assert.Equal(0, gpu.LiveStaging());
+    }
+
+    [Theory]
+    [InlineData("ilgpu")]
+    [InlineData("driver")]
+    public void Allocate_BothBackendsMoreThanTheDevice_FitError(string backend)
+    {
+        using CudaGpu gpu = CudaGpu.OpenOrSkip(backend);
+        long tooMuch = gpu.Destination.TotalBytes + (1L << 30);
+
+        InsufficientDeviceMemoryException e = Assert.Throws<InsufficientDeviceMemoryException>(() => gpu.Destination.Allocate(tooMuch));
+
+        Assert.Contains("cuda:0", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, gpu.LiveBuffers());
+    }
+
+    [Fact]
+    public void PinnedCopy_BothBackends_Measure()
+    {
+        using CudaGpu ilgpu = CudaGpu.OpenOrSkip("ilgpu");
+        double viaIlgpu = GpuBandwidth.MeasurePinnedCopy((GpuDestination)ilgpu.Destination, 256L << 20, 3);
+        using CudaGpu driver = CudaGpu.OpenOrSkip("driver");
+        double viaDriver = ((CudaDriverDestination)driver.Destination).MeasurePinnedCopy(256L << 20, 3);
+        TestContext.Current.SendDiagnosticMessage($"pinned host-to-device copy: ILGPU {viaIlgpu:F2} GB/s, driver API {viaDriver:F2} GB/s");
+
+        Assert.True(viaIlgpu > 0.5, $"ILGPU {viaIlgpu} GB/s");
+        Assert.True(viaDriver > 0.5, $"driver API {viaDriver} GB/s");
+    }
+}
+
 /// <summary>The same on a real CUDA GPU; skipped with the reason where there is none.</summary>
 public sealed class CudaTests
 {
@@ -220,5 +321,26 @@ public sealed class CudaTests
         Assert.Equal(tooMuch, e.RequiredBytes);
         Assert.Contains("cuda:0", e.Message, StringComparison.Ordinal);
         Assert.Equal(0, gpu.LiveBuffers);
+    }
+}
+
+/// <summary>Without a GPU, both CUDA backends fail with one clear message.</summary>
+public sealed class NoGpuTests
+{
+    [Fact]
+    public void OpenCuda_WithoutGpu_ThrowsUnavailableWithReason()
+    {
+        if (GpuDestination.IsCudaAvailable(out _))
+        {
+            Assert.Skip("this machine has a CUDA GPU");
+        }
+
+        GpuUnavailableException ilgpu = Assert.Throws<GpuUnavailableException>(() => GpuDestination.CreateCuda(0));
+        GpuUnavailableException driver = Assert.Throws<GpuUnavailableException>(() => CudaDriverDestination.Open(0));
+
+        Assert.Contains("CUDA", ilgpu.Message, StringComparison.Ordinal);
+        Assert.Contains("CUDA", driver.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', ilgpu.Message);
+        Assert.DoesNotContain('\n', driver.Message);
     }
 }

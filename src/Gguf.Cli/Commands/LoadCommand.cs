@@ -128,21 +128,48 @@ public static class LoadCommand
         return cuda;
     }
 
-    /// <summary>Opens the destination a <c>--device</c> value names; the caller disposes it.</summary>
-    internal static ITensorDestination OpenDevice(string text)
+    /// <summary>
+    /// Opens the destination a <c>--device</c> value names; the caller disposes it. CUDA goes through ILGPU, or
+    /// through the thin driver-API binding when <c>GGUF_CUDA_BACKEND=driver</c>; by default (<c>auto</c>) the
+    /// driver API is the fallback when ILGPU cannot open the device, with a warning on stderr.
+    /// </summary>
+    internal static ITensorDestination OpenDevice(string text, CliConsole console)
     {
         if (!TryParseDevice(text, out bool cuda, out int index))
         {
             throw new ArgumentException($"--device must be host, cuda or cuda:N, not '{text}'", nameof(text));
         }
 
-        return cuda ? GpuDestination.CreateCuda(index) : new HostArenaDestination();
+        if (!cuda)
+        {
+            return new HostArenaDestination();
+        }
+
+        string backend = Environment.GetEnvironmentVariable("GGUF_CUDA_BACKEND")?.Trim().ToLowerInvariant() ?? "auto";
+        switch (backend)
+        {
+            case "driver":
+                return CudaDriverDestination.Open(index);
+            case "ilgpu":
+                return GpuDestination.CreateCuda(index);
+            default:
+                try
+                {
+                    return GpuDestination.CreateCuda(index);
+                }
+                catch (GpuUnavailableException e)
+                {
+                    CudaDriverDestination fallback = CudaDriverDestination.Open(index);
+                    console.Error.WriteLine($"warning: ILGPU cannot open cuda:{index} ({e.Message}); using the CUDA driver API");
+                    return fallback;
+                }
+        }
     }
 
     private static int Run(CliConsole console, string path, string deviceText, LoadOptions options, bool checksums, bool json, CancellationToken cancellationToken)
     {
         using GgufFile gguf = GgufFile.Open(path);
-        ITensorDestination destination = OpenDevice(deviceText);
+        ITensorDestination destination = OpenDevice(deviceText, console);
         try
         {
             var loader = new ModelLoader(destination, options);
