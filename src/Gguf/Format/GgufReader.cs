@@ -26,8 +26,14 @@ public static class GgufReader
     private const int MinTensorInfoBytes = 24;
 
     /// <summary>Parses a whole file held in memory.</summary>
-    public static GgufHeader Read(ReadOnlyMemory<byte> file, GgufReaderOptions? options = null) =>
-        Parse(file.Span, file.Length, options ?? GgufReaderOptions.Default, new MemoryByteSource(file), canGrow: false);
+    public static GgufHeader Read(ReadOnlyMemory<byte> file, GgufReaderOptions? options = null)
+    {
+        options ??= GgufReaderOptions.Default;
+
+        // The head is capped as for a mapped file, so MaxHeaderBytes means the same on every entry point.
+        ReadOnlySpan<byte> head = file.Span[..Math.Min(file.Length, options.MaxHeaderBytes)];
+        return Parse(head, file.Length, options, new MemoryByteSource(file), canGrow: false);
+    }
 
     /// <summary>
     /// Parses the header from a seekable stream positioned at the start of a GGUF file, reading only as
@@ -43,19 +49,27 @@ public static class GgufReader
 
         options ??= GgufReaderOptions.Default;
         long fileSize = stream.Length - stream.Position;
-        int limit = (int)Math.Min(fileSize, options.MaxHeaderBytes);
+        int limit = (int)Math.Min(Math.Min(fileSize, options.MaxHeaderBytes), Array.MaxLength);
         var buffer = new byte[Math.Min(limit, 64 * 1024)];
         int filled = ReadAtLeast(stream, buffer, 0);
         while (true)
         {
+            if (filled < buffer.Length)
+            {
+                // The stream ended before its Length said: the file is what it gave, and cannot grow.
+                fileSize = filled;
+                limit = filled;
+            }
+
             try
             {
                 return Parse(buffer.AsSpan(0, filled), fileSize, options, new MemoryByteSource(buffer.AsMemory(0, filled)), canGrow: filled < limit);
             }
-            catch (HeadExhaustedException e)
+            catch (HeadExhaustedException)
             {
-                // Grow geometrically so a large header costs O(n) bytes read in total.
-                long wanted = Math.Min(limit, Math.Max(e.Needed, (long)buffer.Length * 2));
+                // Double, never jump to what a field claims: a large header costs O(n) bytes read in total,
+                // and a stream that lies about its length costs at most a few times the bytes it has.
+                long wanted = Math.Min(limit, (long)buffer.Length * 2);
                 Array.Resize(ref buffer, (int)wanted);
                 filled = ReadAtLeast(stream, buffer, filled);
             }
@@ -91,11 +105,13 @@ public static class GgufReader
         long minimumBytes = ((long)metadataCount * MinMetadataEntryBytes) + ((long)tensorCount * MinTensorInfoBytes);
         if (minimumBytes > cursor.FileRemaining)
         {
+            // Blame the metadata count when it alone cannot fit, else the tensor count.
+            bool metadataAlone = (long)metadataCount * MinMetadataEntryBytes > cursor.FileRemaining;
             ThrowHelper.Format(
                 GgufErrorCode.CountExceedsFile,
-                8,
+                metadataAlone ? 16 : 8,
                 $"{tensorCount} tensors and {metadataCount} metadata entries need at least {minimumBytes} bytes, but only {cursor.FileRemaining} remain",
-                "tensor_count");
+                metadataAlone ? "metadata_kv_count" : "tensor_count");
         }
 
         // Capacities come from counts already bounded by the bytes present.
@@ -263,6 +279,8 @@ public static class GgufReader
 
         if (fixedSize != 0)
         {
+            // Checked as a long first: elements of more than 2 GiB must not become a negative int length.
+            cursor.Need(minimumBytes, "array.data", key);
             ReadOnlySpan<byte> elements = cursor.ReadBytes((int)minimumBytes, "array.data", key);
             if (elementType == GgufValueType.Bool)
             {
@@ -395,7 +413,8 @@ public static class GgufReader
         long ne0 = dimensions.Length > 0 ? dimensions[0] : 1;
         if (ne0 % typeInfo.BlockSize != 0)
         {
-            ThrowHelper.Format(GgufErrorCode.NotBlockMultiple, dimsOffset, $"{ne0} elements per row is not a multiple of the {typeInfo.Name} block size {typeInfo.BlockSize}", "tensor.ne", tensorName: name);
+            // Point at ne[0] itself; a scalar (n_dims 0) has no ne[0], so point at n_dims.
+            ThrowHelper.Format(GgufErrorCode.NotBlockMultiple, dimensions.Length > 0 ? dimsOffset + 4 : dimsOffset, $"{ne0} elements per row is not a multiple of the {typeInfo.Name} block size {typeInfo.BlockSize}", "tensor.ne", tensorName: name);
         }
 
         if (!typeInfo.TryGetByteSize(dimensions, out long byteSize))
@@ -434,7 +453,8 @@ public static class GgufReader
             long padded = tensor.ByteSize + ((alignment - (tensor.ByteSize % alignment)) % alignment);
             if (padded < 0)
             {
-                ThrowHelper.Format(GgufErrorCode.TensorSizeOverflow, offsetField, $"size {tensor.ByteSize} padded to {alignment} overflows", "tensor.ne", tensorName: tensor.Name);
+                // Same field as the unpadded size overflow: the shape, which starts at n_dims.
+                ThrowHelper.Format(GgufErrorCode.TensorSizeOverflow, DimensionsFieldPosition(tensor), $"size {tensor.ByteSize} padded to {alignment} overflows", "tensor.ne", tensorName: tensor.Name);
             }
 
             long start = dataOffset + tensor.Offset;
@@ -475,6 +495,10 @@ public static class GgufReader
             }
         }
     }
+
+    /// <summary>The n_dims field follows the name.</summary>
+    private static long DimensionsFieldPosition(GgufTensorInfo tensor) =>
+        tensor.InfoOffset + 8 + Encoding.UTF8.GetByteCount(tensor.Name);
 
     /// <summary>The offset field is the last 8 bytes of a tensor info.</summary>
     private static long OffsetFieldPosition(GgufTensorInfo tensor) =>

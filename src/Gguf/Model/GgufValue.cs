@@ -59,21 +59,21 @@ public sealed class GgufValue
     public static GgufValue FromArray<T>(T[] values) where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(values);
-        GgufValueType elementType = values switch
-        {
-            byte[] => GgufValueType.UInt8,
-            sbyte[] => GgufValueType.Int8,
-            ushort[] => GgufValueType.UInt16,
-            short[] => GgufValueType.Int16,
-            uint[] => GgufValueType.UInt32,
-            int[] => GgufValueType.Int32,
-            float[] => GgufValueType.Float32,
-            bool[] => GgufValueType.Bool,
-            ulong[] => GgufValueType.UInt64,
-            long[] => GgufValueType.Int64,
-            double[] => GgufValueType.Float64,
-            _ => throw new ArgumentException($"{typeof(T)} is not a GGUF scalar type", nameof(values)),
-        };
+        // Exact element types: the runtime lets an int[] pass as a uint[] (array covariance of same-size primitives).
+        Type t = typeof(T);
+        GgufValueType elementType =
+            t == typeof(byte) ? GgufValueType.UInt8 :
+            t == typeof(sbyte) ? GgufValueType.Int8 :
+            t == typeof(ushort) ? GgufValueType.UInt16 :
+            t == typeof(short) ? GgufValueType.Int16 :
+            t == typeof(uint) ? GgufValueType.UInt32 :
+            t == typeof(int) ? GgufValueType.Int32 :
+            t == typeof(float) ? GgufValueType.Float32 :
+            t == typeof(bool) ? GgufValueType.Bool :
+            t == typeof(ulong) ? GgufValueType.UInt64 :
+            t == typeof(long) ? GgufValueType.Int64 :
+            t == typeof(double) ? GgufValueType.Float64 :
+            throw new ArgumentException($"{t} is not a GGUF scalar type", nameof(values));
         return new GgufValue(GgufValueType.Array, 0, null, elementType, values);
     }
 
