@@ -16,6 +16,12 @@ public enum ArenaPrefault
 
     /// <summary>A background thread faults the arena in from the front while the loader writes behind it.</summary>
     Background,
+
+    /// <summary>
+    /// Each 8 MiB region is faulted in, in one call, the first time the loader asks for a span in it: no extra
+    /// thread, and no writer ever faults page by page.
+    /// </summary>
+    OnDemand,
 }
 
 /// <summary>Options of <see cref="HostArenaDestination"/>.</summary>
@@ -34,7 +40,7 @@ public sealed record HostArenaOptions
     public bool HugePages { get; init; } = true;
 
     /// <summary>How pages are faulted in ahead of the writes.</summary>
-    public ArenaPrefault Prefault { get; init; } = ArenaPrefault.Background;
+    public ArenaPrefault Prefault { get; init; } = ArenaPrefault.OnDemand;
 }
 
 /// <summary>
@@ -140,6 +146,7 @@ public sealed partial class HostArenaDestination : ITensorDestination
         private const long PrefaultStep = 8L << 20;
         private readonly HostArenaDestination _owner;
         private readonly Thread? _prefaulter;
+        private readonly int[]? _regionReady;
         private byte* _start;
         private volatile bool _stopPrefault;
 
@@ -179,6 +186,10 @@ public sealed partial class HostArenaDestination : ITensorDestination
                 _prefaulter = new Thread(PrefaultLoop) { IsBackground = true, Name = "gguf arena prefault" };
                 _prefaulter.Start();
             }
+            else if (prefault == ArenaPrefault.OnDemand)
+            {
+                _regionReady = new int[(length + PrefaultStep - 1) / PrefaultStep];
+            }
 
             LogAllocated(owner._logger, length, (long)_start, huge, prefault);
         }
@@ -188,6 +199,7 @@ public sealed partial class HostArenaDestination : ITensorDestination
         public void CopyFromHost(long offset, ReadOnlySpan<byte> source)
         {
             CheckRange(offset, source.Length);
+            EnsureFaultedIn(offset, source.Length);
 
             // In range of the live block (checked above).
             source.CopyTo(new Span<byte>(_start + offset, source.Length));
@@ -218,6 +230,7 @@ public sealed partial class HostArenaDestination : ITensorDestination
         public bool TryGetHostSpan(long offset, int length, out Span<byte> span)
         {
             CheckRange(offset, length);
+            EnsureFaultedIn(offset, length);
 
             // In range of the live block; valid until Dispose, as the interface documents.
             span = new Span<byte>(_start + offset, length);
@@ -245,6 +258,26 @@ public sealed partial class HostArenaDestination : ITensorDestination
             NativeMemory.AlignedFree(start);
             _owner.OnFreed(Length);
             LogFreed(_owner._logger, Length, (long)start);
+        }
+
+        private void EnsureFaultedIn(long offset, int length)
+        {
+            if (_regionReady is null || length == 0)
+            {
+                return;
+            }
+
+            for (long region = offset / PrefaultStep; region <= (offset + length - 1) / PrefaultStep; region++)
+            {
+                // The first caller of a region faults all of it in; a concurrent second caller repeats the call,
+                // which finds the pages present and returns at once.
+                if (Volatile.Read(ref _regionReady[region]) == 0)
+                {
+                    long start = region * PrefaultStep;
+                    Populate(start, Math.Min(PrefaultStep, Length - start));
+                    Volatile.Write(ref _regionReady[region], 1);
+                }
+            }
         }
 
         private void PrefaultLoop()
