@@ -9,6 +9,7 @@ namespace Gguf.Tests.Hostile;
 /// and 40,000 keys or tensors parse in linear time (llama.cpp's duplicate scans are quadratic: about 2 s
 /// for such a file, reference G3).
 /// </summary>
+[Collection(nameof(WorkBoundsTests))]
 public sealed class WorkBoundsTests
 {
     // Materializing an entry costs an object, its key string and a dictionary slot: about 10x the 14 bytes
@@ -234,4 +235,10 @@ public sealed class WorkBoundsTests
             return base.Read(buffer);
         }
     }
+}
+
+/// <summary>Timings run alone: other tests' threads and garbage collections would drown a 4x-vs-16x signal.</summary>
+[CollectionDefinition(nameof(WorkBoundsTests), DisableParallelization = true)]
+public sealed class WorkBoundsCollection
+{
 }
