@@ -32,6 +32,7 @@ public static class CliApp
         root.Subcommands.Add(InfoCommand.Create(console));
         root.Subcommands.Add(DumpCommand.Create(console));
         root.Subcommands.Add(VerifyCommand.Create(console));
+        root.Subcommands.Add(LoadCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
         return root;
     }

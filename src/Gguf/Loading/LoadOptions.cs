@@ -1,0 +1,127 @@
+namespace Gguf.Loading;
+
+/// <summary>How the loader reads the file.</summary>
+public enum LoadMode
+{
+    /// <summary>The faster mode for the destination as measured (docs/benchmarks.md): <see cref="Read"/> today.</summary>
+    Auto,
+
+    /// <summary>
+    /// Copy straight from the memory mapping, with sequential and will-need advice, releasing consumed pages.
+    /// A file truncated by another process during the load raises SIGBUS; see docs/loading.md.
+    /// </summary>
+    Mmap,
+
+    /// <summary>Positional reads (<c>pread</c>) into the destination or the staging buffers; immune to truncation.</summary>
+    Read,
+}
+
+/// <summary>How the loader measures the process's peak resident memory during a load.</summary>
+public enum PeakMemoryTracking
+{
+    /// <summary>Not measured.</summary>
+    None,
+
+    /// <summary>Sampled from <c>/proc/self/statm</c> with each progress tick and at the end (no side effects).</summary>
+    Sampled,
+
+    /// <summary>
+    /// Exact: resets the process's high-water mark (<c>/proc/self/clear_refs</c>) before the load and reads
+    /// <c>VmHWM</c> after it. Changes what other observers of this process's VmHWM see.
+    /// </summary>
+    HighWaterMark,
+}
+
+/// <summary>Options of <see cref="ModelLoader"/>.</summary>
+public sealed record LoadOptions
+{
+    /// <summary>The default options.</summary>
+    public static LoadOptions Default { get; } = new();
+
+    /// <summary>The largest number of bytes copied in one step: 1 MiB by default, at least 4 KiB, at most 1 GiB.</summary>
+    public int ChunkSize { get; init; } = 1 << 20;
+
+    /// <summary>How the file is read.</summary>
+    public LoadMode Mode { get; init; } = LoadMode.Auto;
+
+    /// <summary>
+    /// Staging buffers per reader thread (2–64, default 4). Reading the next chunk into one buffer overlaps the
+    /// copy of the previous one to the device; chunks in flight never exceed <c>Readers × RingSize</c>.
+    /// </summary>
+    public int RingSize { get; init; } = 4;
+
+    /// <summary>Reader threads (1–64); 0 picks half the processors, between 1 and 4.</summary>
+    public int Readers { get; init; }
+
+    /// <summary>
+    /// Read every tensor back after the load and compare its XxHash64 with that of the bytes read from the file;
+    /// a mismatch throws <see cref="TensorVerificationException"/>.
+    /// </summary>
+    public bool Verify { get; init; }
+
+    /// <summary>In <see cref="LoadMode.Mmap"/>, drop consumed pages of the mapping so resident memory stays near the destination's size.</summary>
+    public bool ReleaseConsumedRanges { get; init; } = true;
+
+    /// <summary>
+    /// For host-memory destinations, read straight into the destination (no staging copy). Turn off to force the
+    /// staging ring, as for a GPU.
+    /// </summary>
+    public bool DirectHostWrites { get; init; } = true;
+
+    /// <summary>The alignment of every tensor in the destination: a power of two, 256 by default.</summary>
+    public int TensorAlignment { get; init; } = 256;
+
+    /// <summary>The least time between two progress reports (the first and the final report are always sent).</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How peak resident memory is measured.</summary>
+    public PeakMemoryTracking PeakMemory { get; init; } = PeakMemoryTracking.Sampled;
+
+    internal int EffectiveReaders => Readers > 0 ? Readers : Math.Clamp(Environment.ProcessorCount / 2, 1, 4);
+
+    internal void Validate()
+    {
+        if (ChunkSize < 4096 || ChunkSize > 1 << 30)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ChunkSize), ChunkSize, "the chunk size must be between 4 KiB and 1 GiB");
+        }
+
+        if (RingSize is < 2 or > 64)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RingSize), RingSize, "the ring holds 2 to 64 staging buffers");
+        }
+
+        if (Readers is < 0 or > 64)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Readers), Readers, "use 1 to 64 reader threads, or 0 for automatic");
+        }
+
+        if (TensorAlignment < 1 || (TensorAlignment & (TensorAlignment - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(TensorAlignment), TensorAlignment, "the tensor alignment must be a power of two");
+        }
+
+        if (!Enum.IsDefined(Mode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Mode), Mode, "unknown load mode");
+        }
+
+        if (ProgressInterval < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ProgressInterval), ProgressInterval, "the progress interval must not be negative");
+        }
+    }
+}
+
+/// <summary>A progress report of a load.</summary>
+/// <param name="BytesDone">Tensor bytes that have been copied (enqueued copies count once enqueued).</param>
+/// <param name="BytesTotal">Tensor bytes in the model.</param>
+/// <param name="TensorsDone">Tensors whose every chunk has been copied.</param>
+/// <param name="TensorsTotal">Tensors in the model.</param>
+/// <param name="CurrentTensor">The tensor being copied, or null before the first and after the last.</param>
+/// <param name="Elapsed">Time since the load started.</param>
+public readonly record struct LoadProgress(long BytesDone, long BytesTotal, int TensorsDone, int TensorsTotal, string? CurrentTensor, TimeSpan Elapsed)
+{
+    /// <summary>The fraction done, 0 to 1.</summary>
+    public double Fraction => BytesTotal == 0 ? (TensorsTotal == 0 ? 1 : (double)TensorsDone / TensorsTotal) : (double)BytesDone / BytesTotal;
+}
