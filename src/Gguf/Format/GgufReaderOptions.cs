@@ -9,6 +9,12 @@ public sealed record GgufReaderOptions
     /// <summary>The default options.</summary>
     public static GgufReaderOptions Default { get; } = new();
 
+    /// <summary>
+    /// The defaults plus llama.cpp's one rule that is stricter than the spec: no arrays nested in arrays.
+    /// With these options every file llama.cpp rejects is rejected too (docs/conformance.md).
+    /// </summary>
+    public static GgufReaderOptions LlamaCppCompatible { get; } = new() { MaxArrayDepth = 1 };
+
     /// <summary>Largest string in bytes (llama.cpp: 1 GiB).</summary>
     public long MaxStringBytes { get; init; } = 1L << 30;
 

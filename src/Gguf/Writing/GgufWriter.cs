@@ -117,7 +117,8 @@ public sealed class GgufWriter
         output.Write(header.WrittenSpan);
         long written = header.WrittenCount;
 
-        // llama.cpp pads the header only when there is tensor data to align.
+        // Padding is written only when tensor data follows, like gguf-py's converter (the corpus files end
+        // right after their metadata); llama.cpp's reader requires it only then (its writer pads always).
         if (_tensors.Count > 0)
         {
             written += WritePadding(output, written);
