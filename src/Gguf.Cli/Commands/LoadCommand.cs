@@ -261,6 +261,7 @@ public static class LoadCommand
             writer.WriteNumber("readers", s.Readers);
             writer.WriteNumber("allocated_bytes", s.AllocatedBytes);
             writer.WriteBoolean("verified", s.Verified);
+            writer.WriteNumber("verify_seconds", Math.Round(s.VerifyTime.TotalSeconds, 6));
             WriteNullable(writer, "peak_rss_bytes", s.PeakRssBytes);
             WriteNullable(writer, "mapping_resident_bytes", s.MappingResidentBytes);
             if (sums is not null)
