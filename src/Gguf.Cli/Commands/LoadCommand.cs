@@ -301,7 +301,7 @@ public static class LoadCommand
         o.WriteLine($"tensors:      {s.Tensors:N0}");
         o.WriteLine($"bytes:        {s.Bytes:N0} ({ByteSize.Format(s.Bytes)}; {ByteSize.Format(s.AllocatedBytes)} allocated)");
         o.WriteLine($"seconds:      {s.LoadTime.TotalSeconds:F3}");
-        o.WriteLine($"throughput:   {s.GigabytesPerSecond:F2} GB/s");
+        o.WriteLine($"throughput:   {(s.GigabytesPerSecond >= 0.1 ? s.GigabytesPerSecond.ToString("F2") : s.GigabytesPerSecond.ToString("G3"))} GB/s");
         o.WriteLine($"destination:  {s.DeviceName} ({s.MemoryKind.ToString().ToLowerInvariant()} memory)");
         o.WriteLine($"mode:         {s.Mode.ToString().ToLowerInvariant()}, chunks of {ByteSize.Format(s.ChunkSize)}, {s.Readers} reader(s){(s.RingSize > 0 ? $", {s.RingSize} staging buffers each" : ", written in place")}");
         o.WriteLine($"peak RSS:     {(s.PeakRssBytes is long peak ? ByteSize.Format(peak) : "not measured")}");
