@@ -76,9 +76,9 @@ public static class GgufReader
         }
     }
 
-    internal static GgufHeader Parse(ReadOnlySpan<byte> head, long fileSize, GgufReaderOptions options, GgufByteSource source, bool canGrow)
+    internal static GgufHeader Parse(ReadOnlySpan<byte> head, long fileSize, GgufReaderOptions options, GgufByteSource source, bool canGrow, GgufHeadExtender? extender = null)
     {
-        var cursor = new GgufCursor(head, fileSize, canGrow);
+        var cursor = new GgufCursor(head, fileSize, canGrow, extender);
 
         // Magic is compared byte by byte, so it says nothing about endianness.
         ReadOnlySpan<byte> magic = cursor.ReadBytes(4, "magic");
@@ -293,7 +293,9 @@ public static class GgufReader
         }
         else if (elementType == GgufValueType.String)
         {
-            for (ulong i = 0; i < count; i++)
+            // The fast walk stops at the first element it cannot vouch for; the checked path takes
+            // over from there and reports any error exactly as it would have.
+            for (ulong i = cursor.SkipStrings(count, (ulong)options.MaxStringBytes); i < count; i++)
             {
                 SkipString(ref cursor, options, key);
             }
@@ -352,6 +354,13 @@ public static class GgufReader
         }
 
         ReadOnlySpan<byte> bytes = cursor.ReadBytes((int)length, field);
+
+        // Names are nearly always ASCII: bytes 1-127 are valid UTF-8 without NUL, checked in one pass.
+        if (!bytes.ContainsAnyExceptInRange((byte)1, (byte)0x7F))
+        {
+            return Encoding.ASCII.GetString(bytes);
+        }
+
         if (bytes.Contains((byte)0) || !Utf8.IsValid(bytes))
         {
             // llama.cpp compares names with strcmp, so "a\0x" and "a\0y" would collide there (reference G4).
@@ -435,22 +444,25 @@ public static class GgufReader
     /// <summary>Checks alignment, packing, bounds and overlap of the tensor data; returns the data section's size.</summary>
     private static long ValidateTensorData(List<GgufTensorInfo> tensors, long dataOffset, uint alignment, long fileSize, GgufReaderOptions options)
     {
+        // The alignment is a validated power of two and offsets and sizes are not negative, so masks
+        // stand in for the remainders (a 64-bit division per use otherwise).
+        long mask = alignment - 1L;
         long running = 0;
         foreach (GgufTensorInfo tensor in tensors)
         {
-            long offsetField = OffsetFieldPosition(tensor);
-            if (tensor.Offset % alignment != 0)
+            // The offset field's position is only needed for an error, so it is computed there.
+            if ((tensor.Offset & mask) != 0)
             {
-                ThrowHelper.Format(GgufErrorCode.TensorOffsetMisaligned, offsetField, $"offset {tensor.Offset} is not a multiple of the alignment {alignment}", "tensor.offset", tensorName: tensor.Name);
+                ThrowHelper.Format(GgufErrorCode.TensorOffsetMisaligned, OffsetFieldPosition(tensor), $"offset {tensor.Offset} is not a multiple of the alignment {alignment}", "tensor.offset", tensorName: tensor.Name);
             }
 
             if (options.RequirePackedTensors && tensor.Offset != running)
             {
-                ThrowHelper.Format(GgufErrorCode.TensorOffsetNotPacked, offsetField, $"offset {tensor.Offset} is not the packed offset {running}", "tensor.offset", tensorName: tensor.Name);
+                ThrowHelper.Format(GgufErrorCode.TensorOffsetNotPacked, OffsetFieldPosition(tensor), $"offset {tensor.Offset} is not the packed offset {running}", "tensor.offset", tensorName: tensor.Name);
             }
 
             // Padding is computed with checked arithmetic: GGML_PAD can wrap to 0 (reference gap G2).
-            long padded = tensor.ByteSize + ((alignment - (tensor.ByteSize % alignment)) % alignment);
+            long padded = tensor.ByteSize + (-tensor.ByteSize & mask);
             if (padded < 0)
             {
                 // Same field as the unpadded size overflow: the shape, which starts at n_dims.
@@ -460,14 +472,14 @@ public static class GgufReader
             long start = dataOffset + tensor.Offset;
             if (start < 0 || start > fileSize || tensor.ByteSize > fileSize - start)
             {
-                ThrowHelper.Format(GgufErrorCode.TensorDataPastEnd, offsetField, $"data [{(decimal)dataOffset + tensor.Offset}, {(decimal)dataOffset + tensor.Offset + tensor.ByteSize}) is not within the {fileSize}-byte file", "tensor.offset", tensorName: tensor.Name);
+                ThrowHelper.Format(GgufErrorCode.TensorDataPastEnd, OffsetFieldPosition(tensor), $"data [{(decimal)dataOffset + tensor.Offset}, {(decimal)dataOffset + tensor.Offset + tensor.ByteSize}) is not within the {fileSize}-byte file", "tensor.offset", tensorName: tensor.Name);
             }
 
             tensor.AbsoluteOffset = start;
             long next = running + padded;
             if (next < 0)
             {
-                ThrowHelper.Format(GgufErrorCode.RunningSizeOverflow, offsetField, $"the data section size overflows when adding {padded} bytes to {running}", "tensor.offset", tensorName: tensor.Name);
+                ThrowHelper.Format(GgufErrorCode.RunningSizeOverflow, OffsetFieldPosition(tensor), $"the data section size overflows when adding {padded} bytes to {running}", "tensor.offset", tensorName: tensor.Name);
             }
 
             running = next;

@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using Gguf.Format;
 using Gguf.IO;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 
 namespace Gguf.Model;
 
@@ -11,6 +13,12 @@ namespace Gguf.Model;
 /// </summary>
 public sealed class GgufFile : IDisposable
 {
+    /// <summary>The first read of the head of a file.</summary>
+    internal const int CopiedHeadFirstBytes = 16 * 1024;
+
+    /// <summary>The largest header parsed from a copy rather than in place from the mapping.</summary>
+    internal const int CopiedHeadMaxBytes = 1024 * 1024;
+
     private GgufFile(MappedFile mapping, GgufHeader header)
     {
         Mapping = mapping;
@@ -52,10 +60,17 @@ public sealed class GgufFile : IDisposable
     /// <exception cref="GgufFormatException">The file is not a valid GGUF file.</exception>
     public static GgufFile Open(string path, GgufReaderOptions? options = null, ILogger? logger = null)
     {
-        MappedFile mapping = MappedFile.Open(path, logger);
+        options ??= GgufReaderOptions.Default;
+        MappedFile mapping = MappedFile.Open(path, logger, keepFile: true, out SafeFileHandle? file);
         try
         {
-            return Open(mapping, options);
+            GgufHeader header;
+            using (file)
+            {
+                header = file is null ? ParseMapped(mapping, options) : ParseCopiedHead(file, mapping, options);
+            }
+
+            return new GgufFile(mapping, header);
         }
         catch
         {
@@ -68,16 +83,30 @@ public sealed class GgufFile : IDisposable
     public static GgufFile Open(MappedFile mapping, GgufReaderOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(mapping);
-        options ??= GgufReaderOptions.Default;
-        GgufHeader header;
-        using (MappedFileLease lease = mapping.Acquire())
-        {
-            // The header is parsed in place from the first bytes of the mapping: no copy, O(1) to map.
-            int headLength = (int)Math.Min(mapping.Length, options.MaxHeaderBytes);
-            header = GgufReader.Parse(lease.GetSpan(0, headLength), mapping.Length, options, new MappedByteSource(mapping), canGrow: false);
-        }
+        return new GgufFile(mapping, ParseMapped(mapping, options ?? GgufReaderOptions.Default));
+    }
 
-        return new GgufFile(mapping, header);
+    private static GgufHeader ParseMapped(MappedFile mapping, GgufReaderOptions options)
+    {
+        using MappedFileLease lease = mapping.Acquire();
+
+        // The header is parsed in place from the first bytes of the mapping: no copy, O(1) to map.
+        int headLength = (int)Math.Min(mapping.Length, options.MaxHeaderBytes);
+        return GgufReader.Parse(lease.GetSpan(0, headLength), mapping.Length, options, new MappedByteSource(mapping), canGrow: false);
+    }
+
+    /// <summary>
+    /// Parses the header from a copy of the head of the file read through the descriptor (16 KiB, grown
+    /// 4x at a time up to 1 MiB), and any header beyond that in place from the mapping. Touching fresh mapped pages
+    /// costs a page fault per run of pages and a TLB flush at unmap; under virtualization that costs far
+    /// more than copying the head of a small file (docs/benchmarks.md). Only the parse reads the copy:
+    /// metadata decoded later, and tensor data, come from the mapping.
+    /// </summary>
+    private static GgufHeader ParseCopiedHead(SafeFileHandle file, MappedFile mapping, GgufReaderOptions options)
+    {
+        using var head = new CopiedHead(file, mapping, Math.Min(mapping.Length, options.MaxHeaderBytes));
+        ReadOnlySpan<byte> first = head.Extend(CopiedHeadFirstBytes);
+        return GgufReader.Parse(first, mapping.Length, options, new MappedByteSource(mapping), canGrow: false, head);
     }
 
     /// <summary>Looks up a tensor by name.</summary>
@@ -116,6 +145,58 @@ public sealed class GgufFile : IDisposable
         if ((uint)tensor.Index >= (uint)Tensors.Count || !ReferenceEquals(Tensors[tensor.Index], tensor))
         {
             throw new ArgumentException($"tensor '{tensor.Name}' does not belong to '{Path}'", nameof(tensor));
+        }
+    }
+
+    /// <summary>
+    /// The head of a file as the parse reads it: a pooled copy filled on demand up to
+    /// <see cref="CopiedHeadMaxBytes"/>, then the mapping itself. Offsets are the file's in both.
+    /// </summary>
+    private sealed class CopiedHead(SafeFileHandle file, MappedFile mapping, long headLimit) : GgufHeadExtender, IDisposable
+    {
+        private readonly byte[] _buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(headLimit, CopiedHeadMaxBytes));
+        private int _filled;
+        private MappedFileLease _lease;
+        private bool _mapped;
+
+        public override ReadOnlySpan<byte> Extend(long needed)
+        {
+            if (!_mapped && needed <= CopiedHeadMaxBytes)
+            {
+                // Grow by 4x (16 KiB, 64 KiB, 256 KiB, 1 MiB): few reads, and little copied past the header.
+                int wanted = (int)Math.Min(Math.Min(headLimit, CopiedHeadMaxBytes), Math.Max(needed, Math.Max(CopiedHeadFirstBytes, 4L * _filled)));
+                while (_filled < wanted)
+                {
+                    int read = MappedFile.ReadAt(file, _buffer.AsSpan(_filled, wanted - _filled), _filled);
+                    if (read == 0)
+                    {
+                        // The file shrank since it was mapped: the mapping's view of it decides.
+                        break;
+                    }
+
+                    _filled += read;
+                }
+
+                if (_filled == headLimit || needed <= _filled)
+                {
+                    return _buffer.AsSpan(0, _filled);
+                }
+            }
+
+            if (!_mapped)
+            {
+                _lease = mapping.Acquire();
+                _mapped = true;
+            }
+
+            // Past the copy the header is parsed in place, as from any mapping.
+            return _lease.GetSpan(0, (int)headLimit);
+        }
+
+        public void Dispose()
+        {
+            _lease.Dispose();
+            ArrayPool<byte>.Shared.Return(_buffer);
         }
     }
 }

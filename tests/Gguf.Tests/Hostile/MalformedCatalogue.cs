@@ -1,6 +1,5 @@
 using System.Text;
 using Gguf.Format;
-using Xunit;
 
 namespace Gguf.Tests.Hostile;
 
@@ -42,8 +41,8 @@ internal static class MalformedCatalogue
         // Each tensor must lie inside the file and the data section starts at or after the alignment, so
         // the running padded size stays below the file size; TensorDataPastEnd fires first (CVE-2025-53630 case).
         [GgufErrorCode.RunningSizeOverflow] = "defence in depth: the in-file check fires first",
-        // Split models are not implemented yet; the code is reserved for them.
-        [GgufErrorCode.SplitMismatch] = "split models are not implemented yet",
+        // Needs several files: GgufModelTests cover split.no, split.count, split.tensors.count and duplicates across splits.
+        [GgufErrorCode.SplitMismatch] = "multi-file (GgufModel); Model/GgufModelTests cover it",
         // Raised by typed getters, not by parsing; TypedGetterConfusionTests cover it.
         [GgufErrorCode.TypeMismatch] = "typed getters (TypedGetterConfusionTests)",
     };

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using Gguf.Format;
-using Xunit;
 
 namespace Gguf.Tests.Hostile;
 

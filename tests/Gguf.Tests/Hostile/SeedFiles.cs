@@ -1,0 +1,176 @@
+using Gguf.Format;
+using Gguf.Model;
+using Gguf.Writing;
+
+namespace Gguf.Tests.Hostile;
+
+/// <summary>
+/// Valid files made with our writer, shared by the tests and the fuzz seed corpus (fuzz/Gguf.Fuzz links
+/// this file): every tensor type, every value type, alignments, a tiny llama-shaped model, and real corpus
+/// files shrunk to their first array elements (same keys, types and layout, a few KB).
+/// </summary>
+internal static class SeedFiles
+{
+    private static readonly (string Name, long Elements)[] SmallTensors = [("a", 3), ("b", 5), ("c", 1)];
+
+    /// <summary>Every writer-made file, by name, from a fixed random seed.</summary>
+    public static IEnumerable<(string Name, byte[] File)> WriterMade()
+    {
+        var random = new Random(20260826);
+        yield return ("writer-all-tensor-types", AllTensorTypes(random, 32));
+        yield return ("writer-all-tensor-types-align8", AllTensorTypes(random, 8));
+        yield return ("writer-all-value-types", AllValueTypes());
+        yield return ("writer-tiny-llama", TinyLlama(random));
+        yield return ("writer-v2-align1", Small(random, version: 2, alignment: 1));
+        yield return ("writer-align64", Small(random, version: 3, alignment: 64));
+        yield return ("writer-empty", Build(new GgufWriter()));
+        yield return ("writer-metadata-only", Build(new GgufWriter().AddMetadata(GgufKeys.Architecture, GgufValue.String("test"))));
+    }
+
+    public static byte[] Build(GgufWriter writer)
+    {
+        using var stream = new MemoryStream();
+        writer.WriteTo(stream);
+        return stream.ToArray();
+    }
+
+    public static byte[] AllTensorTypes(Random random, uint alignment)
+    {
+        var writer = new GgufWriter()
+            .AddMetadata(GgufKeys.Architecture, GgufValue.String("test"))
+            .AddMetadata(GgufKeys.Alignment, GgufValue.UInt32(alignment));
+        foreach (GgmlTypeInfo type in GgmlTypeInfo.All)
+        {
+            long[] shape = [type.BlockSize * 2L, 2];
+            byte[] data = new byte[type.BytesPerBlock * 4];
+            random.NextBytes(data);
+            writer.AddTensor($"t.{type.Name}", type.Type, shape, data);
+        }
+
+        writer.AddTensor("scalar", GgmlType.F32, [], BitConverter.GetBytes(1.5f));
+        return Build(writer);
+    }
+
+    public static byte[] AllValueTypes()
+    {
+        var writer = new GgufWriter()
+            .AddMetadata(GgufKeys.Architecture, GgufValue.String("test"))
+            .AddMetadata("v.u8", GgufValue.UInt8(255)).AddMetadata("v.i8", GgufValue.Int8(-128))
+            .AddMetadata("v.u16", GgufValue.UInt16(65535)).AddMetadata("v.i16", GgufValue.Int16(-1))
+            .AddMetadata("v.u32", GgufValue.UInt32(uint.MaxValue)).AddMetadata("v.i32", GgufValue.Int32(int.MinValue))
+            .AddMetadata("v.f32", GgufValue.Float32(float.NaN)).AddMetadata("v.bool", GgufValue.Bool(true))
+            .AddMetadata("v.u64", GgufValue.UInt64(ulong.MaxValue)).AddMetadata("v.i64", GgufValue.Int64(long.MinValue))
+            .AddMetadata("v.f64", GgufValue.Float64(double.Epsilon)).AddMetadata("v.str", GgufValue.String("ünïcödé"))
+            .AddMetadata("v.empty", GgufValue.String(""))
+            .AddMetadata("a.u8", GgufValue.FromArray(new byte[] { 1, 2, 3 }))
+            .AddMetadata("a.bool", GgufValue.FromArray(new[] { true, false }))
+            .AddMetadata("a.f64", GgufValue.FromArray(new[] { 1.0, -0.0 }))
+            .AddMetadata("a.i64", GgufValue.FromArray(new[] { long.MaxValue }))
+            .AddMetadata("a.str", GgufValue.FromStrings(["a", "", "bc"]))
+            .AddMetadata("a.empty", GgufValue.FromArray(Array.Empty<float>()))
+            .AddMetadata("a.nested", GgufValue.FromArrays(GgufValue.FromArray(new short[] { 1, -1 }), GgufValue.FromStrings(["x"]), GgufValue.FromArrays(GgufValue.FromArray(new uint[] { 7 }))));
+        return Build(writer);
+    }
+
+    public static byte[] Small(Random random, uint version, uint alignment)
+    {
+        var writer = new GgufWriter { Version = version }
+            .AddMetadata(GgufKeys.Architecture, GgufValue.String("test"))
+            .AddMetadata(GgufKeys.Alignment, GgufValue.UInt32(alignment));
+        foreach ((string name, long n) in SmallTensors)
+        {
+            byte[] data = new byte[n * 2];
+            random.NextBytes(data);
+            writer.AddTensor(name, GgmlType.F16, [n], data);
+        }
+
+        return Build(writer);
+    }
+
+    public static byte[] TinyLlama(Random random)
+    {
+        const int vocab = 64;
+        const int embd = 32;
+        var writer = new GgufWriter()
+            .AddMetadata(GgufKeys.Architecture, GgufValue.String("llama"))
+            .AddMetadata(GgufKeys.Name, GgufValue.String("tiny"))
+            .AddMetadata(GgufKeys.FileType, GgufValue.UInt32(7))
+            .AddMetadata(GgufKeys.QuantizationVersion, GgufValue.UInt32(2))
+            .AddMetadata(GgufKeys.BlockCount("llama"), GgufValue.UInt32(1))
+            .AddMetadata(GgufKeys.ContextLength("llama"), GgufValue.UInt32(128))
+            .AddMetadata(GgufKeys.EmbeddingLength("llama"), GgufValue.UInt32(embd))
+            .AddMetadata(GgufKeys.FeedForwardLength("llama"), GgufValue.UInt32(64))
+            .AddMetadata(GgufKeys.HeadCount("llama"), GgufValue.UInt32(4))
+            .AddMetadata(GgufKeys.HeadCountKv("llama"), GgufValue.UInt32(4))
+            .AddMetadata(GgufKeys.TokenizerModel, GgufValue.String("llama"))
+            .AddMetadata(GgufKeys.TokenizerTokens, GgufValue.FromStrings(Enumerable.Range(0, vocab).Select(i => $"<t{i}>")))
+            .AddMetadata(GgufKeys.TokenizerScores, GgufValue.FromArray(Enumerable.Range(0, vocab).Select(i => -(float)i).ToArray()))
+            .AddMetadata(GgufKeys.TokenizerTokenType, GgufValue.FromArray(Enumerable.Repeat(1, vocab).ToArray()))
+            .AddMetadata(GgufKeys.TokenizerBosId, GgufValue.UInt32(1))
+            .AddMetadata(GgufKeys.TokenizerEosId, GgufValue.UInt32(2));
+        void Tensor(string name, GgmlType type, params long[] shape)
+        {
+            GgmlTypeInfo info = GgmlTypeInfo.Get(type);
+            _ = info.TryGetByteSize(shape, out long size);
+            byte[] data = new byte[size];
+            random.NextBytes(data);
+            writer.AddTensor(name, type, shape, data);
+        }
+
+        Tensor("token_embd.weight", GgmlType.Q8_0, embd, vocab);
+        Tensor("blk.0.attn_norm.weight", GgmlType.F32, embd);
+        Tensor("blk.0.attn_q.weight", GgmlType.Q4_0, embd, embd);
+        Tensor("blk.0.attn_k.weight", GgmlType.Q4_K, 256, 1);
+        Tensor("blk.0.ffn_up.weight", GgmlType.BF16, embd, 64);
+        Tensor("output_norm.weight", GgmlType.F32, embd);
+        Tensor("output.weight", GgmlType.F16, embd, vocab);
+        return Build(writer);
+    }
+
+    /// <summary>A corpus file rewritten with every array cut to its first <paramref name="max"/> elements.</summary>
+    public static byte[] Shrink(string path, int max)
+    {
+        using GgufFile file = GgufFile.Open(path);
+        var writer = new GgufWriter { Version = file.Version };
+        foreach (GgufMetadataEntry entry in file.Metadata)
+        {
+            writer.AddMetadata(entry.Key, entry.Type == GgufValueType.Array ? ShrinkArray(entry.GetArray(), max) : entry.ToValue());
+        }
+
+        foreach (GgufTensorInfo tensor in file.Tensors)
+        {
+            using GgufTensorData data = file.GetTensorData(tensor);
+            writer.AddTensor(tensor.Name, tensor.Type, tensor.DimensionsSpan, data.Bytes.ToArray());
+        }
+
+        return Build(writer);
+    }
+
+    private static GgufValue ShrinkArray(GgufArray array, int max)
+    {
+        int n = (int)Math.Min(array.Count, max);
+        return array.ElementType switch
+        {
+            GgufValueType.String => GgufValue.FromUtf8Array([.. Enumerable.Range(0, n).Select(i => array.GetStringBytes(i))]),
+            GgufValueType.Array => GgufValue.FromArrays([.. Enumerable.Range(0, n).Select(i => ShrinkArray(array.GetArray(i), max))]),
+            GgufValueType.UInt8 => Fixed<byte>(array, n),
+            GgufValueType.Int8 => Fixed<sbyte>(array, n),
+            GgufValueType.UInt16 => Fixed<ushort>(array, n),
+            GgufValueType.Int16 => Fixed<short>(array, n),
+            GgufValueType.UInt32 => Fixed<uint>(array, n),
+            GgufValueType.Int32 => Fixed<int>(array, n),
+            GgufValueType.Float32 => Fixed<float>(array, n),
+            GgufValueType.Bool => Fixed<bool>(array, n),
+            GgufValueType.UInt64 => Fixed<ulong>(array, n),
+            GgufValueType.Int64 => Fixed<long>(array, n),
+            _ => Fixed<double>(array, n),
+        };
+    }
+
+    private static GgufValue Fixed<T>(GgufArray array, int n) where T : unmanaged
+    {
+        var values = new T[n];
+        array.CopyTo<T>(values);
+        return GgufValue.FromArray(values);
+    }
+}
