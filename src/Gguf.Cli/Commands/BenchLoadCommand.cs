@@ -46,9 +46,10 @@ public static class BenchLoadCommand
                 WriteSyntheticModel(path, bytes);
             }
 
+            using var signals = new LoadCommand.SignalCancellation(cancellationToken);
             int runCount = Math.Max(1, parse.GetValue(runs));
             string[]? onlyModes = parse.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            BenchResult result = Run(path, parse.GetValue(device)!, parse.GetValue(chunkSize), runCount, parse.GetValue(variants), onlyModes, console, cancellationToken);
+            BenchResult result = Run(path, parse.GetValue(device)!, parse.GetValue(chunkSize), runCount, parse.GetValue(variants), onlyModes, console, signals.Token);
             if (parse.GetValue(json))
             {
                 WriteJson(console, result);

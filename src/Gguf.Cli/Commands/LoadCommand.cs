@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -39,7 +40,8 @@ public static class LoadCommand
                 Verify = parse.GetValue(verify),
                 PeakMemory = PeakMemoryTracking.HighWaterMark,
             };
-            return Run(console, parse.GetValue(file)!, parse.GetValue(device)!, options, parse.GetValue(checksums), parse.GetValue(json), cancellationToken);
+            using var signals = new SignalCancellation(cancellationToken);
+            return Run(console, parse.GetValue(file)!, parse.GetValue(device)!, options, parse.GetValue(checksums), parse.GetValue(json), signals.Token);
         })));
         return command;
     }
@@ -312,6 +314,45 @@ public static class LoadCommand
             foreach ((string name, string sha256) in sums)
             {
                 o.WriteLine($"{sha256}  {name}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ctrl+C (SIGINT) and SIGTERM cancel the token instead of killing the process, so a load frees what it
+    /// allocated and the tool exits with one line. System.CommandLine's own handler is only installed once a
+    /// synchronous action has returned, too late for a load. A second signal terminates as usual.
+    /// </summary>
+    internal sealed class SignalCancellation : IDisposable
+    {
+        private readonly CancellationTokenSource _source;
+        private readonly PosixSignalRegistration[] _registrations;
+        private int _signals;
+
+        public SignalCancellation(CancellationToken outer)
+        {
+            _source = CancellationTokenSource.CreateLinkedTokenSource(outer);
+            _registrations = [PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal), PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal)];
+        }
+
+        public CancellationToken Token => _source.Token;
+
+        public void Dispose()
+        {
+            foreach (PosixSignalRegistration registration in _registrations)
+            {
+                registration.Dispose();
+            }
+
+            _source.Dispose();
+        }
+
+        private void OnSignal(PosixSignalContext context)
+        {
+            if (Interlocked.Increment(ref _signals) == 1)
+            {
+                context.Cancel = true;
+                _source.Cancel();
             }
         }
     }
