@@ -174,6 +174,26 @@ public sealed class MappedFile : IDisposable
         Log.Advised(_logger, Path, offset, length, advice);
     }
 
+    /// <summary>
+    /// Maps a range's pages in with one call (<c>MADV_POPULATE_READ</c>, Linux 5.14+) before it is read
+    /// sequentially: one system call instead of a page fault per few pages. A hint: failures are ignored.
+    /// </summary>
+    internal void PopulateForRead(long offset, long length)
+    {
+        if (!OperatingSystem.IsLinux() || length <= 0)
+        {
+            return;
+        }
+
+        using MappedFileLease lease = Acquire();
+        CheckRange(Handle, offset, length);
+        (IntPtr start, nuint size) = OuterPages(lease.DangerousGetAddress(), offset, length);
+        if (PosixInterop.Madvise(start, size, PosixInterop.MADV_POPULATE_READ) == 0)
+        {
+            Log.Populated(_logger, Path, offset, length);
+        }
+    }
+
     /// <summary>Asks the kernel to start reading a range in (<c>MADV_WILLNEED</c>).</summary>
     public void Prefetch(long offset, long length) => Advise(AccessAdvice.WillNeed, offset, length);
 

@@ -15,6 +15,7 @@ internal static unsafe partial class PosixInterop
     public const int MADV_WILLNEED = 3;
     public const int MADV_DONTNEED = 4;
     public const int MADV_HUGEPAGE = 14;
+    public const int MADV_POPULATE_READ = 22;
     public const int EACCES = 13;
     public const int EPERM = 1;
     public const int EAGAIN = 11;

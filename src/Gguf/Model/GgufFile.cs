@@ -158,6 +158,7 @@ public sealed class GgufFile : IDisposable
         private int _filled;
         private MappedFileLease _lease;
         private bool _mapped;
+        private long _window;
 
         public override ReadOnlySpan<byte> Extend(long needed)
         {
@@ -187,10 +188,16 @@ public sealed class GgufFile : IDisposable
             {
                 _lease = mapping.Acquire();
                 _mapped = true;
+                _window = _filled;
             }
 
-            // Past the copy the header is parsed in place, as from any mapping.
-            return _lease.GetSpan(0, (int)headLimit);
+            // Past the copy the header is parsed in place, as from any mapping, one window at a time:
+            // each window (doubling, so at most twice the header) is faulted in with one call instead
+            // of a fault per few pages. The last window is the whole head, so limits fail as before.
+            long end = Math.Min(headLimit, Math.Max(needed, 2 * _window));
+            mapping.PopulateForRead(_window, end - _window);
+            _window = end;
+            return _lease.GetSpan(0, (int)end);
         }
 
         public void Dispose()

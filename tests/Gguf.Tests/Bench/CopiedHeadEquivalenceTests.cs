@@ -61,9 +61,12 @@ public sealed class CopiedHeadEquivalenceTests : IDisposable
     [InlineData(4096)]
     [InlineData(20_000)]
     [InlineData(100_000)]
-    public void Open_HeaderLimitInsideTheCopy_SameHeaderTooLargeError(int maxHeaderBytes)
+    [InlineData(1_500_000)]
+    [InlineData(2_500_000)]
+    public void Open_HeaderLimitInsideTheCopyOrAMappedWindow_SameHeaderTooLargeError(int maxHeaderBytes)
     {
-        string path = _temp.Write("h.gguf", WithHeaderOf(300 * 1024));
+        // 3 MiB of header: the copy holds the first MiB, mapped windows of 1 and 2 MiB hold the rest.
+        string path = _temp.Write("h.gguf", WithHeaderOf(3 * 1024 * 1024));
         var options = new GgufReaderOptions { MaxHeaderBytes = maxHeaderBytes };
 
         string expected = Describe(() => OpenInPlace(path, options));
