@@ -4,6 +4,8 @@ using Gguf.Model;
 using Gguf.Writing;
 using Xunit;
 
+using Gguf.Tests.Support;
+
 namespace Gguf.Tests.Hostile;
 
 /// <summary>
