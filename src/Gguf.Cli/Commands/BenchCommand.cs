@@ -9,8 +9,8 @@ public static class BenchCommand
     public static Command Create(CliConsole console)
     {
         var bench = new Command("bench", "Benchmarks, each with baselines measured in the same run (medians of several runs).");
-        bench.Subcommands.Add(BenchLoadCommand.Create(console));
         bench.Subcommands.Add(BenchParseCommand.Create(console));
+        bench.Subcommands.Add(BenchLoadCommand.Create(console));
         return bench;
     }
 }

@@ -46,9 +46,10 @@ public static class BenchLoadCommand
                 WriteSyntheticModel(path, bytes);
             }
 
+            using var signals = new LoadCommand.SignalCancellation(cancellationToken);
             int runCount = Math.Max(1, parse.GetValue(runs));
             string[]? onlyModes = parse.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            BenchResult result = Run(path, parse.GetValue(device)!, parse.GetValue(chunkSize), runCount, parse.GetValue(variants), onlyModes, console, cancellationToken);
+            BenchResult result = Run(path, parse.GetValue(device)!, parse.GetValue(chunkSize), runCount, parse.GetValue(variants), onlyModes, console, signals.Token);
             if (parse.GetValue(json))
             {
                 WriteJson(console, result);
@@ -138,7 +139,11 @@ public static class BenchLoadCommand
                 string suffix = driver is null ? "" : "/driver-api";
                 LoadOptions read = primary[1].Options;
                 primary.Add(($"read/1-reader{suffix}", target, read with { Readers = 1 }));
-                primary.Add(($"read/8-readers{suffix}", target, read with { Readers = 8 }));
+                primary.Add(($"read/4-readers{suffix}", target, read with { Readers = 4 }));
+                primary.Add(($"read/16-readers{suffix}", target, read with { Readers = 16 }));
+                primary.Add(($"read/256KiB-chunks{suffix}", target, read with { ChunkSize = 256 << 10 }));
+                primary.Add(($"read/512KiB-chunks{suffix}", target, read with { ChunkSize = 512 << 10 }));
+                primary.Add(($"read/ring-8{suffix}", target, read with { RingSize = 8 }));
                 primary.Add(($"read/4MiB-chunks{suffix}", target, read with { ChunkSize = 4 << 20 }));
                 primary.Add(($"read/16MiB-chunks{suffix}", target, read with { ChunkSize = 16 << 20 }));
             }
@@ -161,7 +166,7 @@ public static class BenchLoadCommand
                 Device = destination.DeviceName,
                 ChunkSize = chunkSize,
                 Runs = runs,
-                Readers = new ModelLoader(destination).Options.Readers is > 0 and int r ? r : Math.Clamp(Environment.ProcessorCount / 2, 1, 4),
+                Readers = LoadOptions.DefaultReaders,
             };
 
             using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);

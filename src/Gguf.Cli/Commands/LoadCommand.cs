@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -39,7 +40,8 @@ public static class LoadCommand
                 Verify = parse.GetValue(verify),
                 PeakMemory = PeakMemoryTracking.HighWaterMark,
             };
-            return Run(console, parse.GetValue(file)!, parse.GetValue(device)!, options, parse.GetValue(checksums), parse.GetValue(json), cancellationToken);
+            using var signals = new SignalCancellation(cancellationToken);
+            return Run(console, parse.GetValue(file)!, parse.GetValue(device)!, options, parse.GetValue(checksums), parse.GetValue(json), signals.Token);
         })));
         return command;
     }
@@ -259,6 +261,7 @@ public static class LoadCommand
             writer.WriteNumber("readers", s.Readers);
             writer.WriteNumber("allocated_bytes", s.AllocatedBytes);
             writer.WriteBoolean("verified", s.Verified);
+            writer.WriteNumber("verify_seconds", Math.Round(s.VerifyTime.TotalSeconds, 6));
             WriteNullable(writer, "peak_rss_bytes", s.PeakRssBytes);
             WriteNullable(writer, "mapping_resident_bytes", s.MappingResidentBytes);
             if (sums is not null)
@@ -301,7 +304,7 @@ public static class LoadCommand
         o.WriteLine($"tensors:      {s.Tensors:N0}");
         o.WriteLine($"bytes:        {s.Bytes:N0} ({ByteSize.Format(s.Bytes)}; {ByteSize.Format(s.AllocatedBytes)} allocated)");
         o.WriteLine($"seconds:      {s.LoadTime.TotalSeconds:F3}");
-        o.WriteLine($"throughput:   {s.GigabytesPerSecond:F2} GB/s");
+        o.WriteLine($"throughput:   {(s.GigabytesPerSecond >= 0.1 ? s.GigabytesPerSecond.ToString("F2") : s.GigabytesPerSecond.ToString("G3"))} GB/s");
         o.WriteLine($"destination:  {s.DeviceName} ({s.MemoryKind.ToString().ToLowerInvariant()} memory)");
         o.WriteLine($"mode:         {s.Mode.ToString().ToLowerInvariant()}, chunks of {ByteSize.Format(s.ChunkSize)}, {s.Readers} reader(s){(s.RingSize > 0 ? $", {s.RingSize} staging buffers each" : ", written in place")}");
         o.WriteLine($"peak RSS:     {(s.PeakRssBytes is long peak ? ByteSize.Format(peak) : "not measured")}");
@@ -312,6 +315,45 @@ public static class LoadCommand
             foreach ((string name, string sha256) in sums)
             {
                 o.WriteLine($"{sha256}  {name}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ctrl+C (SIGINT) and SIGTERM cancel the token instead of killing the process, so a load frees what it
+    /// allocated and the tool exits with one line. System.CommandLine's own handler is only installed once a
+    /// synchronous action has returned, too late for a load. A second signal terminates as usual.
+    /// </summary>
+    internal sealed class SignalCancellation : IDisposable
+    {
+        private readonly CancellationTokenSource _source;
+        private readonly PosixSignalRegistration[] _registrations;
+        private int _signals;
+
+        public SignalCancellation(CancellationToken outer)
+        {
+            _source = CancellationTokenSource.CreateLinkedTokenSource(outer);
+            _registrations = [PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal), PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal)];
+        }
+
+        public CancellationToken Token => _source.Token;
+
+        public void Dispose()
+        {
+            foreach (PosixSignalRegistration registration in _registrations)
+            {
+                registration.Dispose();
+            }
+
+            _source.Dispose();
+        }
+
+        private void OnSignal(PosixSignalContext context)
+        {
+            if (Interlocked.Increment(ref _signals) == 1)
+            {
+                context.Cancel = true;
+                _source.Cancel();
             }
         }
     }

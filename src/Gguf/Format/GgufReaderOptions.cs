@@ -24,8 +24,22 @@ public sealed record GgufReaderOptions
     /// <summary>Largest number of elements in one array (llama.cpp: 1 Gi).</summary>
     public long MaxArrayElements { get; init; } = 1L << 30;
 
-    /// <summary>Deepest nesting of arrays in arrays; 1 means arrays of scalars and strings only (llama.cpp).</summary>
-    public int MaxArrayDepth { get; init; } = 8;
+    /// <summary>
+    /// Deepest nesting of arrays in arrays; 1 means arrays of scalars and strings only (llama.cpp).
+    /// At most <see cref="ArrayDepthCeiling"/>: the reader recurses once per level.
+    /// </summary>
+    public int MaxArrayDepth
+    {
+        get => _maxArrayDepth;
+        init => _maxArrayDepth = value is >= 1 and <= ArrayDepthCeiling
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(MaxArrayDepth), value, $"must be between 1 and {ArrayDepthCeiling}");
+    }
+
+    /// <summary>The largest <see cref="MaxArrayDepth"/> allowed, far inside any thread's stack.</summary>
+    public const int ArrayDepthCeiling = 256;
+
+    private readonly int _maxArrayDepth = 8;
 
     /// <summary>Most metadata entries.</summary>
     public long MaxMetadataCount { get; init; } = 1_000_000;

@@ -50,8 +50,14 @@ public sealed record LoadOptions
     /// </summary>
     public int RingSize { get; init; } = 4;
 
-    /// <summary>Reader threads (1–64); 0 picks half the processors, between 1 and 4.</summary>
+    /// <summary>
+    /// Reader threads (1–64); 0 (the default) picks <see cref="DefaultReaders"/>. Staged GPU loads are bound by the
+    /// readers' copies out of the page cache and scale with them (docs/benchmarks-load.md).
+    /// </summary>
     public int Readers { get; init; }
+
+    /// <summary>The reader threads of <see cref="Readers"/> = 0: half the processors, between 1 and 8.</summary>
+    public static int DefaultReaders => Math.Clamp(Environment.ProcessorCount / 2, 1, 8);
 
     /// <summary>
     /// Read every tensor back after the load and compare its XxHash64 with that of the bytes read from the file;
@@ -77,7 +83,7 @@ public sealed record LoadOptions
     /// <summary>How peak resident memory is measured.</summary>
     public PeakMemoryTracking PeakMemory { get; init; } = PeakMemoryTracking.Sampled;
 
-    internal int EffectiveReaders => Readers > 0 ? Readers : Math.Clamp(Environment.ProcessorCount / 2, 1, 4);
+    internal int EffectiveReaders => Readers > 0 ? Readers : DefaultReaders;
 
     internal void Validate()
     {

@@ -115,7 +115,7 @@ public sealed partial class ModelLoader
             }
 
             _clock.Start();
-            bool touchesMapping = _mode == LoadMode.Mmap || (_options.Verify && !_staged);
+            bool touchesMapping = _mode == LoadMode.Mmap;
             bool advised = false;
             try
             {
@@ -298,6 +298,7 @@ public sealed partial class ModelLoader
                 int slot = 0;
                 long sinceSizeCheck = 0;
                 long lookahead = (long)_readers * ring;
+                byte[]? scratch = null;
                 while (!_failed)
                 {
                     _cancellationToken.ThrowIfCancellationRequested();
@@ -352,12 +353,23 @@ public sealed partial class ModelLoader
                         Fill(target, fileOffset, tensor);
                         if (_sourceHashes is not null)
                         {
-                            // Hash the file's bytes, not the destination's: the source side of the comparison must not be what it checks.
-                            _sourceHashes[chunk] = XxHash64.HashToUInt64(_mapped.GetChunk(fileOffset, length));
+                            // Hash the file's bytes, not the destination's: the source side of the comparison must not be
+                            // what it checks. In mmap mode they are the mapping; in read mode a second read of the chunk
+                            // into a scratch buffer, which keeps read mode off the mapping (and so immune to SIGBUS).
+                            if (_mode == LoadMode.Mmap)
+                            {
+                                _sourceHashes[chunk] = XxHash64.HashToUInt64(_mapped.GetChunk(fileOffset, length));
+                            }
+                            else
+                            {
+                                scratch ??= GC.AllocateUninitializedArray<byte>(_chunkSize);
+                                Fill(scratch.AsSpan(0, length), fileOffset, tensor);
+                                _sourceHashes[chunk] = XxHash64.HashToUInt64(scratch.AsSpan(0, length));
+                            }
                         }
                     }
 
-                    if ((_mode == LoadMode.Mmap || (_sourceHashes is not null && !_staged)) && _options.ReleaseConsumedRanges)
+                    if (_mode == LoadMode.Mmap && _options.ReleaseConsumedRanges)
                     {
                         _ = _file.Mapping.Release(fileOffset, length);
                     }

@@ -1,6 +1,6 @@
 using Gguf.Cli;
 using Gguf.Tests.Hostile;
-using TempDirectory = Gguf.Tests.Support.TempDirectory;
+using Gguf.Tests.Support;
 
 namespace Gguf.Tests.Cli;
 

@@ -73,6 +73,17 @@ public sealed class GgufReaderTests
         Assert.Equal("n", e.Key);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(GgufReaderOptions.ArrayDepthCeiling + 1)]
+    [InlineData(100_000)]
+    public void Options_ArrayDepthOutsideSafeRange_Throws(int depth) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GgufReaderOptions { MaxArrayDepth = depth });
+
+    [Fact]
+    public void Options_With_KeepsArrayDepth() =>
+        Assert.Equal(1, (GgufReaderOptions.LlamaCppCompatible with { RequirePackedTensors = false }).MaxArrayDepth);
+
     [Fact]
     public void Read_MetadataInFileOrder_WithOffsets()
     {

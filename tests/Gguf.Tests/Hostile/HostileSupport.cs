@@ -104,35 +104,6 @@ internal static class HostileSupport
     public static long TouchEverything(GgufFile file) => FuzzOracle.TouchFile(file);
 }
 
-/// <summary>A temporary directory removed on dispose.</summary>
-internal sealed class TempDirectory : IDisposable
-{
-    public TempDirectory(string prefix = "gguf-hostile")
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"{prefix}-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string Write(string name, ReadOnlySpan<byte> bytes)
-    {
-        string path = System.IO.Path.Combine(Path, name);
-        File.WriteAllBytes(path, bytes.ToArray());
-        return path;
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
 
 /// <summary>Shorthand for catching the mapping layer's own exception where an empty file is expected.</summary>
 internal static class MappedErrors

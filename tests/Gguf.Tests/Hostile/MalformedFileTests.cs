@@ -2,6 +2,8 @@ using Gguf.Format;
 using Gguf.Model;
 using Xunit;
 
+using Gguf.Tests.Support;
+
 namespace Gguf.Tests.Hostile;
 
 /// <summary>

@@ -1,6 +1,8 @@
 using System.Globalization;
 using Gguf.Format;
 
+using Gguf.Tests.Support;
+
 namespace Gguf.Tests.Hostile;
 
 /// <summary>

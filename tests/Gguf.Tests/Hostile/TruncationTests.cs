@@ -3,6 +3,8 @@ using Gguf.Format;
 using Gguf.Model;
 using Xunit;
 
+using Gguf.Tests.Support;
+
 namespace Gguf.Tests.Hostile;
 
 /// <summary>
@@ -107,6 +109,7 @@ public sealed class TruncationTests
 
     [Theory]
     [MemberData(nameof(RealFileNames))]
+    [InlineData("ggml-vocab-gpt-2.gguf")]
     public void Open_SampledPrefixesOfARealFileOnDisk_OpenOrRejectAsTruncated(string name)
     {
         byte[] file = File.ReadAllBytes(HostileSupport.RequireCorpusFile(name));
@@ -118,6 +121,46 @@ public sealed class TruncationTests
         {
             string path = dir.Write("prefix.gguf", file.AsSpan(0, length));
             CheckOutcome(file, needed, length, () => HostileSupport.OpenAndTouchEverything(path));
+        }
+    }
+
+    [Fact]
+    public void Open_PrefixesAroundTheCopiedHeadBoundaries_AgreeWithTheMemoryAndStreamParses()
+    {
+        // GgufFile.Open parses the first 16 KiB from a copy, grows the copy to 1 MiB, then reads the
+        // mapping in place: cut the file on and around both seams, and let the fuzz oracle compare.
+        var raw = new RawGguf().Header(1, 2).KvString("general.architecture", "seams")
+            .KvArray("tokens", GgufValueType.String, 24_000, e =>
+            {
+                for (int i = 0; i < 24_000; i++)
+                {
+                    e.Str($"token-{i:D6}-" + new string('x', 30 + (i % 17)));
+                }
+            })
+            .Tensor("w", [256], GgmlType.F32, 0).DataSection();
+        byte[] file = raw.Zeros(1024).ToArray();
+        Assert.True(file.Length > 1024 * 1024 + 4096);
+
+        var lengths = new SortedSet<int> { file.Length, file.Length - 1, (int)raw["data"] };
+        foreach (int seam in new[] { 16 * 1024, 1024 * 1024 })
+        {
+            for (int length = seam - 48; length <= seam + 48; length++)
+            {
+                lengths.Add(length);
+            }
+        }
+
+        var random = new Random(7);
+        for (int i = 0; i < 20; i++)
+        {
+            lengths.Add(random.Next(16 * 1024, file.Length));
+        }
+
+        using var dir = new TempDirectory();
+        string scratch = Path.Combine(dir.Path, "seam.gguf");
+        foreach (int length in lengths)
+        {
+            FuzzOracle.Check(file.AsSpan(0, length), scratch);
         }
     }
 

@@ -5,9 +5,9 @@ namespace Gguf.Tests.Support;
 /// <summary>Temporary files for one test class, removed on dispose.</summary>
 public sealed class TempDirectory : IDisposable
 {
-    public TempDirectory()
+    public TempDirectory(string prefix = "gguf-tests")
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "gguf-tests-" + Guid.NewGuid().ToString("N"));
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"{prefix}-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Path);
     }
 
@@ -21,6 +21,8 @@ public sealed class TempDirectory : IDisposable
         System.IO.File.WriteAllBytes(path, bytes.ToArray());
         return path;
     }
+
+    public string Write(string name, ReadOnlySpan<byte> bytes) => WriteBytes(name, bytes);
 
     public string Write(string name, GgufWriter writer)
     {
