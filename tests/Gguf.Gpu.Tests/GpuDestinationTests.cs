@@ -5,24 +5,6 @@ using Xunit;
 
 namespace Gguf.Gpu.Tests;
 
-internal static class Check
-{
-    public static void BytesExact(LoadedModel loaded, TestModel model)
-    {
-        Assert.Equal(model.Tensors.Count, loaded.Tensors.Count);
-        for (int i = 0; i < model.Tensors.Count; i++)
-        {
-            (string name, byte[] expected) = model.Tensors[i];
-            LoadedTensor tensor = loaded.Tensors[i];
-            Assert.Equal(name, tensor.Name);
-            Assert.Equal(0, tensor.Offset % 256);
-            byte[] actual = new byte[tensor.ByteSize];
-            loaded.CopyToHost(tensor, 0, actual);
-            Assert.True(expected.AsSpan().SequenceEqual(actual), $"tensor '{name}' differs");
-        }
-    }
-}
-
 /// <summary>The GPU destination's code path on ILGPU's CPU accelerator: runs everywhere.</summary>
 public sealed class CpuAcceleratorTests
 {
@@ -40,7 +22,7 @@ public sealed class CpuAcceleratorTests
 
         using (LoadedModel loaded = new ModelLoader(gpu, new LoadOptions { Mode = mode, ChunkSize = chunkSize, Readers = readers, Verify = true }).Load(gguf, null, TestContext.Current.CancellationToken))
         {
-            Check.BytesExact(loaded, model);
+            LoadAssert.BytesExact(loaded, model);
             Assert.True(loaded.Statistics.Verified);
             Assert.Equal(DeviceMemoryKind.Host, loaded.Statistics.MemoryKind);
             Assert.Equal(4, loaded.Statistics.RingSize);
@@ -165,7 +147,7 @@ public sealed class CudaBackendTests
         foreach (LoadMode mode in new[] { LoadMode.Read, LoadMode.Mmap })
         {
             using LoadedModel loaded = new ModelLoader(gpu.Destination, new LoadOptions { Mode = mode, ChunkSize = 4099, Readers = 3, Verify = true }).Load(gguf, null, TestContext.Current.CancellationToken);
-            Check.BytesExact(loaded, model);
+            LoadAssert.BytesExact(loaded, model);
             Assert.Equal(DeviceMemoryKind.Device, loaded.Statistics.MemoryKind);
         }
 
@@ -263,7 +245,7 @@ public sealed class CudaTests
 
         using (LoadedModel loaded = new ModelLoader(gpu, new LoadOptions { Mode = mode, ChunkSize = chunkSize, Readers = readers, Verify = true }).Load(gguf, null, TestContext.Current.CancellationToken))
         {
-            Check.BytesExact(loaded, model);
+            LoadAssert.BytesExact(loaded, model);
             Assert.Equal(DeviceMemoryKind.Device, loaded.Statistics.MemoryKind);
             Assert.Equal(DeviceMemoryKind.Device, loaded.Buffer.QueryMemoryKind());
             Assert.True(loaded.Statistics.Verified);

@@ -11,13 +11,7 @@ public sealed class BenchParseCommandTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void BenchParse_Json_HasExactlyFileIterationsMedianAndMin()

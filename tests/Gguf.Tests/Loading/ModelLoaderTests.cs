@@ -5,24 +5,6 @@ using Xunit;
 
 namespace Gguf.Tests.Loading;
 
-internal static class LoadAssert
-{
-    public static void BytesExact(LoadedModel loaded, TestModel model)
-    {
-        Assert.Equal(model.Tensors.Count, loaded.Tensors.Count);
-        for (int i = 0; i < model.Tensors.Count; i++)
-        {
-            (string name, byte[] expected) = model.Tensors[i];
-            LoadedTensor tensor = loaded.Tensors[i];
-            Assert.Equal(name, tensor.Name);
-            Assert.Equal(0, tensor.Offset % 256);
-            byte[] actual = new byte[tensor.ByteSize];
-            loaded.CopyToHost(tensor, 0, actual);
-            Assert.True(expected.AsSpan().SequenceEqual(actual), $"tensor '{name}' differs");
-        }
-    }
-}
-
 public sealed class ModelLoaderLayoutTests
 {
     [Fact]

@@ -1,6 +1,8 @@
 using Gguf.Format;
+using Gguf.Loading;
 using Gguf.Model;
 using Gguf.Writing;
+using Xunit;
 
 namespace Gguf.Tests.Loading;
 
@@ -200,5 +202,24 @@ public static class TestModels
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}
+
+/// <summary>Checks shared by the loader tests and the GPU tests (this file is linked into both).</summary>
+internal static class LoadAssert
+{
+    public static void BytesExact(LoadedModel loaded, TestModel model)
+    {
+        Assert.Equal(model.Tensors.Count, loaded.Tensors.Count);
+        for (int i = 0; i < model.Tensors.Count; i++)
+        {
+            (string name, byte[] expected) = model.Tensors[i];
+            LoadedTensor tensor = loaded.Tensors[i];
+            Assert.Equal(name, tensor.Name);
+            Assert.Equal(0, tensor.Offset % 256);
+            byte[] actual = new byte[tensor.ByteSize];
+            loaded.CopyToHost(tensor, 0, actual);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"tensor '{name}' differs");
+        }
     }
 }
