@@ -98,6 +98,41 @@ internal static class DequantKernels
             return table;
         }
 
+        table[(int)GgmlType.F32] = SimdKernels.F32;
+        table[(int)GgmlType.F16] = SimdKernels.F16;
+        table[(int)GgmlType.BF16] = SimdKernels.BF16;
+        table[(int)GgmlType.I8] = SimdKernels.I8;
+        table[(int)GgmlType.I16] = SimdKernels.I16;
+        table[(int)GgmlType.I32] = SimdKernels.I32;
+        table[(int)GgmlType.I64] = SimdKernels.I64;
+        table[(int)GgmlType.F64] = SimdKernels.F64;
+        table[(int)GgmlType.Q4_0] = SimdKernels.Q4_0;
+        table[(int)GgmlType.Q4_1] = SimdKernels.Q4_1;
+        table[(int)GgmlType.Q5_0] = SimdKernels.Q5_0;
+        table[(int)GgmlType.Q5_1] = SimdKernels.Q5_1;
+        table[(int)GgmlType.Q8_0] = SimdKernels.Q8_0;
+        table[(int)GgmlType.Q8_1] = SimdKernels.Q8_1;
+        table[(int)GgmlType.Q2_K] = SimdKernels.Q2_K;
+        table[(int)GgmlType.Q3_K] = SimdKernels.Q3_K;
+        table[(int)GgmlType.Q4_K] = SimdKernels.Q4_K;
+        table[(int)GgmlType.Q5_K] = SimdKernels.Q5_K;
+        table[(int)GgmlType.Q6_K] = SimdKernels.Q6_K;
+        table[(int)GgmlType.Q8_K] = SimdKernels.Q8_K;
+        table[(int)GgmlType.IQ2_XXS] = SimdKernels.IQ2_XXS;
+        table[(int)GgmlType.IQ2_XS] = SimdKernels.IQ2_XS;
+        table[(int)GgmlType.IQ2_S] = SimdKernels.IQ2_S;
+        table[(int)GgmlType.IQ3_XXS] = SimdKernels.IQ3_XXS;
+        table[(int)GgmlType.IQ3_S] = SimdKernels.IQ3_S;
+        table[(int)GgmlType.IQ1_S] = SimdKernels.IQ1_S;
+        table[(int)GgmlType.IQ1_M] = SimdKernels.IQ1_M;
+        table[(int)GgmlType.IQ4_NL] = SimdKernels.IQ4_NL;
+        table[(int)GgmlType.IQ4_XS] = SimdKernels.IQ4_XS;
+        table[(int)GgmlType.TQ1_0] = SimdKernels.TQ1_0;
+        table[(int)GgmlType.TQ2_0] = SimdKernels.TQ2_0;
+        table[(int)GgmlType.MXFP4] = SimdKernels.MXFP4;
+        table[(int)GgmlType.NVFP4] = SimdKernels.NVFP4;
+        table[(int)GgmlType.Q1_0] = SimdKernels.Q1_0;
+        table[(int)GgmlType.Q2_0] = SimdKernels.Q2_0;
         return table;
     }
 }
