@@ -1,12 +1,13 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Gguf.Quantization;
 
 /// <summary>
-/// The i-quants: each group of 8 (or two of 4) elements is a grid row, read as floats from the expanded
-/// tables, times the group's scale, with signs applied by XOR-ing sign-bit masks.
+/// The i-quants: each group of 8 (or two of 4) elements is a grid row of bytes, widened to floats, times
+/// the group's scale, with signs applied by XOR-ing sign-bit masks.
 /// </summary>
 internal static partial class SimdKernels
 {
@@ -15,18 +16,29 @@ internal static partial class SimdKernels
     private static void GridRow(Vector256<float> row, Vector256<float> scale, ref uint signMasks, int signs, ref float y) =>
         ((row * scale).AsUInt32() ^ Vector256.LoadUnsafe(ref signMasks, (nuint)signs * 8)).AsSingle().StoreUnsafe(ref y);
 
+    /// <summary>Grid row <paramref name="index"/> of 8 unsigned bytes, as floats (the byte tables stay in L1; float ones would not).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Row8(ref float grid, int index) => Vector256.LoadUnsafe(ref grid, (nuint)index * 8);
+    private static Vector256<float> Row8(ref byte grid, int index) =>
+        Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref grid, (nuint)index * 8))).AsByte()));
 
+    /// <summary>Grid row <paramref name="index"/> of 8 signed bytes, as floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Rows4(ref float grid, int first, int second) =>
-        Vector256.Create(Vector128.LoadUnsafe(ref grid, (nuint)first * 4), Vector128.LoadUnsafe(ref grid, (nuint)second * 4));
+    private static Vector256<float> Row8(ref sbyte grid, int index) =>
+        Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref grid, (nuint)index * 8)))).AsSByte()));
+
+    /// <summary>Two grid rows of 4 unsigned bytes, as 8 floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Rows4(ref byte grid, int first, int second)
+    {
+        ulong both = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref grid, (nuint)first * 4)) | ((ulong)Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref grid, (nuint)second * 4)) << 32);
+        return Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(both).AsByte()));
+    }
 
     public static void IQ2_XXS(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
         ref float y = ref MemoryMarshal.GetReference(destination);
-        ref float grid = ref MemoryMarshal.GetArrayDataReference(QuantTables.Iq2XxsFloats);
+        ref byte grid = ref MemoryMarshal.GetReference(QuantTables.Iq2XxsGrid);
         ref uint masks = ref MemoryMarshal.GetArrayDataReference(QuantTables.SignMasks);
         nuint blocks = (nuint)destination.Length / 256;
         for (nuint b = 0, s = 0, o = 0; b < blocks; b++, s += 66, o += 256)
@@ -51,7 +63,7 @@ internal static partial class SimdKernels
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
         ref float y = ref MemoryMarshal.GetReference(destination);
-        ref float grid = ref MemoryMarshal.GetArrayDataReference(QuantTables.Iq2XsFloats);
+        ref byte grid = ref MemoryMarshal.GetReference(QuantTables.Iq2XsGrid);
         ref uint masks = ref MemoryMarshal.GetArrayDataReference(QuantTables.SignMasks);
         nuint blocks = (nuint)destination.Length / 256;
         for (nuint b = 0, s = 0, o = 0; b < blocks; b++, s += 74, o += 256)
@@ -76,7 +88,7 @@ internal static partial class SimdKernels
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
         ref float y = ref MemoryMarshal.GetReference(destination);
-        ref float grid = ref MemoryMarshal.GetArrayDataReference(QuantTables.Iq2SFloats);
+        ref byte grid = ref MemoryMarshal.GetReference(QuantTables.Iq2SGrid);
         ref uint masks = ref MemoryMarshal.GetArrayDataReference(QuantTables.SignMasks);
         nuint blocks = (nuint)destination.Length / 256;
         for (nuint b = 0, s = 0, o = 0; b < blocks; b++, s += 82, o += 256)
@@ -103,7 +115,7 @@ internal static partial class SimdKernels
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
         ref float y = ref MemoryMarshal.GetReference(destination);
-        ref float grid = ref MemoryMarshal.GetArrayDataReference(QuantTables.Iq3XxsFloats);
+        ref byte grid = ref MemoryMarshal.GetReference(QuantTables.Iq3XxsGrid);
         ref uint masks = ref MemoryMarshal.GetArrayDataReference(QuantTables.SignMasks);
         nuint blocks = (nuint)destination.Length / 256;
         for (nuint b = 0, s = 0, o = 0; b < blocks; b++, s += 98, o += 256)
@@ -129,7 +141,7 @@ internal static partial class SimdKernels
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
         ref float y = ref MemoryMarshal.GetReference(destination);
-        ref float grid = ref MemoryMarshal.GetArrayDataReference(QuantTables.Iq3SFloats);
+        ref byte grid = ref MemoryMarshal.GetReference(QuantTables.Iq3SGrid);
         ref uint masks = ref MemoryMarshal.GetArrayDataReference(QuantTables.SignMasks);
         nuint blocks = (nuint)destination.Length / 256;
         for (nuint b = 0, s = 0, o = 0; b < blocks; b++, s += 110, o += 256)
@@ -157,7 +169,7 @@ internal static partial class SimdKernels
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
         ref float y = ref MemoryMarshal.GetReference(destination);
-        ref float grid = ref MemoryMarshal.GetArrayDataReference(QuantTables.Iq1SFloats);
+        ref sbyte grid = ref MemoryMarshal.GetReference(QuantTables.Iq1SGrid);
         nuint blocks = (nuint)destination.Length / 256;
         for (nuint b = 0, s = 0, o = 0; b < blocks; b++, s += 50, o += 256)
         {
@@ -166,7 +178,8 @@ internal static partial class SimdKernels
             {
                 int qh = ReadUInt16(ref x, s + 34 + (2 * ib));
                 Vector256<float> dl = Vector256.Create(d * ((2 * ((qh >> 12) & 7)) + 1));
-                Vector256<float> delta = Vector256.Create((qh & 0x8000) != 0 ? -0.125f : 0.125f);
+                // ±1/8, the sign from bit 15, without a branch on random bits.
+                Vector256<float> delta = Vector256.Create(BitConverter.Int32BitsToSingle(0x3E000000 | ((qh & 0x8000) << 16)));
                 ref float out32 = ref Unsafe.Add(ref y, o + (32 * ib));
                 for (int l = 0; l < 4; l++)
                 {
@@ -177,12 +190,15 @@ internal static partial class SimdKernels
         }
     }
 
+    /// <summary>±1/8 broadcast, negative when bit 31 of <paramref name="signBit"/> is set (no branch on random bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Delta(int signBit) => Vector256.Create(BitConverter.Int32BitsToSingle(0x3E000000 | (signBit & int.MinValue)));
+
     public static void IQ1_M(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
         ref float y = ref MemoryMarshal.GetReference(destination);
-        ref float grid = ref MemoryMarshal.GetArrayDataReference(QuantTables.Iq1SFloats);
-        Vector256<float> plus = Vector256.Create(0.125f), minus = Vector256.Create(-0.125f);
+        ref sbyte grid = ref MemoryMarshal.GetReference(QuantTables.Iq1SGrid);
         nuint blocks = (nuint)destination.Length / 256;
         for (nuint b = 0, s = 0, o = 0; b < blocks; b++, s += 56, o += 256)
         {
@@ -199,10 +215,10 @@ internal static partial class SimdKernels
                 int qh0 = Unsafe.Add(ref x, s + 32 + (2 * ib)), qh1 = Unsafe.Add(ref x, s + 33 + (2 * ib));
                 ref byte qs = ref Unsafe.Add(ref x, s + (4 * ib));
                 ref float out32 = ref Unsafe.Add(ref y, o + (32 * ib));
-                (dl1 * (Row8(ref grid, qs | ((qh0 << 8) & 0x700)) + ((qh0 & 0x08) != 0 ? minus : plus))).StoreUnsafe(ref out32);
-                (dl1 * (Row8(ref grid, Unsafe.Add(ref qs, 1) | ((qh0 << 4) & 0x700)) + ((qh0 & 0x80) != 0 ? minus : plus))).StoreUnsafe(ref out32, 8);
-                (dl2 * (Row8(ref grid, Unsafe.Add(ref qs, 2) | ((qh1 << 8) & 0x700)) + ((qh1 & 0x08) != 0 ? minus : plus))).StoreUnsafe(ref out32, 16);
-                (dl2 * (Row8(ref grid, Unsafe.Add(ref qs, 3) | ((qh1 << 4) & 0x700)) + ((qh1 & 0x80) != 0 ? minus : plus))).StoreUnsafe(ref out32, 24);
+                (dl1 * (Row8(ref grid, qs | ((qh0 << 8) & 0x700)) + Delta(qh0 << 28))).StoreUnsafe(ref out32);
+                (dl1 * (Row8(ref grid, Unsafe.Add(ref qs, 1) | ((qh0 << 4) & 0x700)) + Delta(qh0 << 24))).StoreUnsafe(ref out32, 8);
+                (dl2 * (Row8(ref grid, Unsafe.Add(ref qs, 2) | ((qh1 << 8) & 0x700)) + Delta(qh1 << 28))).StoreUnsafe(ref out32, 16);
+                (dl2 * (Row8(ref grid, Unsafe.Add(ref qs, 3) | ((qh1 << 4) & 0x700)) + Delta(qh1 << 24))).StoreUnsafe(ref out32, 24);
             }
         }
     }

@@ -40,40 +40,47 @@ internal static partial class SimdKernels
         ref float y = ref MemoryMarshal.GetReference(destination);
         nuint blocks = (nuint)destination.Length / 256;
         Vector256<byte> three = Vector256.Create((byte)3), one = Vector256.Create((byte)1);
-        Span<int> scales = stackalloc int[16];
         for (nuint b = 0, s = 0, o = 0; b < blocks; b++, s += 110, o += 256)
         {
             float dAll = Half(ref x, s + 108);
-            Q3KScales(ref Unsafe.Add(ref x, s + 96), scales);
+            Vector128<sbyte> scales = Q3KScales(ref Unsafe.Add(ref x, s + 96));
             Vector256<byte> hmask = Load32(ref x, s);
-            nuint output = o;
-            int scale = 0;
-            byte bit = 0;
-            for (nuint half = 0; half < 2; half++)
-            {
-                Vector256<byte> q = Load32(ref x, s + 32 + (32 * half));
-                for (byte shift = 0; shift < 8; shift += 2, bit++)
-                {
-                    // code − 4 where the high bit is clear: subtract ((h ^ 1) << 2).
-                    Vector256<byte> missingHigh = (ShiftRight(hmask, bit) & one) ^ one;
-                    Vector256<sbyte> values = ((ShiftRight(q, shift) & three) - Avx2.ShiftLeftLogical(missingHigh.AsUInt16(), 2).AsByte()).AsSByte();
-                    Scaled(values.GetLower(), dAll * scales[scale], ref Unsafe.Add(ref y, output));
-                    Scaled(values.GetUpper(), dAll * scales[scale + 1], ref Unsafe.Add(ref y, output + 16));
-                    scale += 2;
-                    output += 32;
-                }
-            }
+            Vector256<byte> q = Load32(ref x, s + 32);
+            ref float out0 = ref Unsafe.Add(ref y, o);
+            Q3KGroup(q, hmask, 0, 0, dAll, scales.GetElement(0), scales.GetElement(1), ref out0);
+            Q3KGroup(q, hmask, 2, 1, dAll, scales.GetElement(2), scales.GetElement(3), ref Unsafe.Add(ref out0, 32));
+            Q3KGroup(q, hmask, 4, 2, dAll, scales.GetElement(4), scales.GetElement(5), ref Unsafe.Add(ref out0, 64));
+            Q3KGroup(q, hmask, 6, 3, dAll, scales.GetElement(6), scales.GetElement(7), ref Unsafe.Add(ref out0, 96));
+            q = Load32(ref x, s + 64);
+            Q3KGroup(q, hmask, 0, 4, dAll, scales.GetElement(8), scales.GetElement(9), ref Unsafe.Add(ref out0, 128));
+            Q3KGroup(q, hmask, 2, 5, dAll, scales.GetElement(10), scales.GetElement(11), ref Unsafe.Add(ref out0, 160));
+            Q3KGroup(q, hmask, 4, 6, dAll, scales.GetElement(12), scales.GetElement(13), ref Unsafe.Add(ref out0, 192));
+            Q3KGroup(q, hmask, 6, 7, dAll, scales.GetElement(14), scales.GetElement(15), ref Unsafe.Add(ref out0, 224));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Q3KGroup(Vector256<byte> q, Vector256<byte> hmask, byte shift, byte bit, float dAll, sbyte scale0, sbyte scale1, ref float y)
+        {
+            // code − 4 where the high bit is clear: subtract ((h ^ 1) << 2).
+            Vector256<byte> missingHigh = (ShiftRight(hmask, bit) & Vector256.Create((byte)1)) ^ Vector256.Create((byte)1);
+            Vector256<sbyte> values = ((ShiftRight(q, shift) & Vector256.Create((byte)3)) - Avx2.ShiftLeftLogical(missingHigh.AsUInt16(), 2).AsByte()).AsSByte();
+            Scaled(values.GetLower(), dAll * (scale0 - 32), ref y);
+            Scaled(values.GetUpper(), dAll * (scale1 - 32), ref Unsafe.Add(ref y, 16));
         }
     }
 
-    private static void Q3KScales(ref byte packed, Span<int> scales)
+    /// <summary>The 16 six-bit scales of Q3_K from 12 bytes: low nibbles in bytes 0–7, 2-bit high parts in 8–11.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<sbyte> Q3KScales(ref byte packed)
     {
-        for (int j = 0; j < 16; j++)
-        {
-            int low = j < 8 ? Unsafe.Add(ref packed, j) & 0xF : Unsafe.Add(ref packed, j - 8) >> 4;
-            int high = (Unsafe.Add(ref packed, 8 + (j & 3)) >> (2 * (j >> 2))) & 3;
-            scales[j] = (low | (high << 4)) - 32;
-        }
+        uint a0 = Unsafe.ReadUnaligned<uint>(ref packed), a1 = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref packed, 4));
+        uint t = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref packed, 8));
+        const uint Nibbles = 0x0F0F0F0F, Pairs = 0x03030303;
+        return Vector128.Create(
+            (a0 & Nibbles) | ((t & Pairs) << 4),
+            (a1 & Nibbles) | (((t >> 2) & Pairs) << 4),
+            ((a0 >> 4) & Nibbles) | (((t >> 4) & Pairs) << 4),
+            ((a1 >> 4) & Nibbles) | (((t >> 6) & Pairs) << 4)).AsSByte();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
