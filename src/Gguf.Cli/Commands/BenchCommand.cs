@@ -11,6 +11,7 @@ public static class BenchCommand
         var bench = new Command("bench", "Benchmarks, each with baselines measured in the same run (medians of several runs).");
         bench.Subcommands.Add(BenchParseCommand.Create(console));
         bench.Subcommands.Add(BenchLoadCommand.Create(console));
+        bench.Subcommands.Add(BenchDequantCommand.Create(console));
         return bench;
     }
 }
