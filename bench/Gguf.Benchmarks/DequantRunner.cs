@@ -15,7 +15,8 @@ namespace Gguf.Benchmarks;
 /// random blocks whose scales are ordinary normal numbers; ours and ggml's alternate (the order flipped
 /// every round) and the medians are compared. <c>--mt</c> adds the multi-threaded run: a 1 GiB-output
 /// tensor in a GGUF file, decoded through the mapping with <c>--threads</c> threads, against memcpy of
-/// 1 GiB measured in the same run.
+/// 1 GiB measured in the same run. <c>--write-model PATH</c> writes a file with one such tensor per type
+/// instead, for <c>gguf bench dequant</c>.
 /// </summary>
 public static unsafe class DequantRunner
 {
@@ -28,6 +29,12 @@ public static unsafe class DequantRunner
         int threads = int.Parse(Option(args, "--threads") ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         bool mt = args.Contains("--mt");
         bool mtOnly = args.Contains("--mt-only");
+
+        if (Option(args, "--write-model") is { } modelPath)
+        {
+            WriteModel(modelPath, elements);
+            return 0;
+        }
 
         if (!DequantGgml.IsAvailable)
         {
@@ -114,6 +121,22 @@ public static unsafe class DequantRunner
         string ggmlNs = toFloat != null ? (Median(ggml) * 1e9 / n).ToString("F3", CultureInfo.InvariantCulture) : "— (no to_float)";
         string ratio = toFloat != null ? (Median(ggml) / Median(ours)).ToString("F2", CultureInfo.InvariantCulture) : "—";
         Console.WriteLine(FormattableString.Invariant($"| {info.Name} | {oursNs:F3} | {ggmlNs} | {ratio} | {4.0 / oursNs:F1} |"));
+    }
+
+    /// <summary>A GGUF file with one tensor of <paramref name="elements"/> values per type, for <c>gguf bench dequant</c>.</summary>
+    private static void WriteModel(string path, int elements)
+    {
+        var writer = new GgufWriter();
+        writer.AddMetadata("general.architecture", GgufValue.String("bench"));
+        foreach (GgmlTypeInfo info in GgmlTypeInfo.All)
+        {
+            long rowLength = Math.Max(info.BlockSize, 4096 / info.BlockSize * info.BlockSize);
+            long rows = Math.Max(1, elements / rowLength);
+            writer.AddTensor($"t.{info.Name}", info.Type, [rowLength, rows], Blocks(info, (int)(rowLength * rows / info.BlockSize), seed: (int)info.Type));
+        }
+
+        writer.WriteTo(path);
+        Console.WriteLine($"wrote {path}: {GgmlTypeInfo.All.Count()} tensors of about {elements:N0} elements");
     }
 
     private static bool BitsEqual(float[] a, float[] b, int n) =>

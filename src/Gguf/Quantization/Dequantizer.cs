@@ -43,7 +43,7 @@ public static class Dequantizer
     public static void Dequantize(GgmlType type, ReadOnlySpan<byte> source, Span<float> destination)
     {
         CheckBlocks(type, source.Length, destination.Length, nameof(source), nameof(destination));
-        DequantKernels.Get(type)(source, destination);
+        DecodeSingles(DequantKernels.Get(type), GgmlTypeInfo.Get(type), source, destination, StreamingOutput.Applies(destination.Length));
     }
 
     /// <summary>Decodes whole blocks of <paramref name="type"/> to IEEE halves (from float, rounded to nearest even).</summary>
@@ -280,20 +280,22 @@ public static class Dequantizer
             return;
         }
 
-        // The kernel is chosen once, so every chunk of one call runs the same path.
+        // The kernel is chosen once, so every chunk of one call runs the same path; so is streaming, by the
+        // size of the whole call, not of the chunks the workers take.
         DequantKernel kernel = DequantKernels.Get(tensor.Type);
+        bool streaming = destination.Format == OutputFormat.Single && StreamingOutput.Applies(destination.Length);
         if (threads > 1 && destination.Length >= 2 * ParallelChunkElements)
         {
-            DecodeParallel(file, tensor, firstElement, destination, threads, kernel);
+            DecodeParallel(file, tensor, firstElement, destination, threads, kernel, streaming);
             return;
         }
 
         using GgufTensorData data = file.GetTensorData(tensor);
-        DecodeRange(in data, tensor, firstElement, destination, kernel);
+        DecodeRange(in data, tensor, firstElement, destination, kernel, streaming);
     }
 
     /// <summary>Decodes elements <c>[firstElement, +destination.Length)</c>, viewing at most 1 GiB of the source at a time.</summary>
-    private static void DecodeRange(in GgufTensorData data, GgufTensorInfo tensor, long firstElement, Output destination, DequantKernel kernel)
+    private static void DecodeRange(in GgufTensorData data, GgufTensorInfo tensor, long firstElement, Output destination, DequantKernel kernel, bool streaming)
     {
         GgmlTypeInfo info = tensor.TypeInfo;
         int blocksPerChunk = MaxSourceChunkBytes / info.BytesPerBlock;
@@ -305,7 +307,7 @@ public static class Dequantizer
             int count = (int)Math.Min(blocksPerChunk, blocks - block);
             ReadOnlySpan<byte> source = data.GetChunk((firstBlock + block) * info.BytesPerBlock, count * info.BytesPerBlock);
             int elements = count * info.BlockSize;
-            DecodeBlocks(kernel, tensor.Type, source, destination.Slice(written, elements));
+            DecodeBlocks(kernel, info, source, destination.Slice(written, elements), streaming);
             written += elements;
         }
     }
@@ -315,7 +317,7 @@ public static class Dequantizer
     /// <see cref="ParallelChunkElements"/>, reading its own view of the mapping, so memory stays bounded
     /// by the destination the caller gave.
     /// </summary>
-    private static unsafe void DecodeParallel(GgufFile file, GgufTensorInfo tensor, long firstElement, Output destination, int threads, DequantKernel kernel)
+    private static unsafe void DecodeParallel(GgufFile file, GgufTensorInfo tensor, long firstElement, Output destination, int threads, DequantKernel kernel, bool streaming)
     {
         int blockSize = tensor.TypeInfo.BlockSize;
         int chunk = ParallelChunkElements / blockSize * blockSize;
@@ -336,21 +338,33 @@ public static class Dequantizer
                     ? new Output(new Span<float>((float*)singlesAddress + start, count))
                     : new Output(new Span<ushort>((ushort*)halvesAddress + start, count), format);
                 using GgufTensorData data = file.GetTensorData(tensor);
-                DecodeRange(in data, tensor, firstElement + start, part, kernel);
+                DecodeRange(in data, tensor, firstElement + start, part, kernel, streaming);
             });
         }
     }
 
     /// <summary>Decodes whole blocks into floats, or through floats into halves or bfloat16.</summary>
-    private static void DecodeBlocks(DequantKernel kernel, GgmlType type, ReadOnlySpan<byte> source, Output destination)
+    private static void DecodeBlocks(DequantKernel kernel, GgmlTypeInfo info, ReadOnlySpan<byte> source, Output destination, bool streaming)
     {
         if (destination.Format == OutputFormat.Single)
         {
-            kernel(source, destination.Singles);
+            DecodeSingles(kernel, info, source, destination.Singles, streaming);
         }
         else
         {
-            DecodeConverted(kernel, type, source, destination.Halves, destination.Format);
+            DecodeConverted(kernel, info.Type, source, destination.Halves, destination.Format);
+        }
+    }
+
+    private static void DecodeSingles(DequantKernel kernel, GgmlTypeInfo info, ReadOnlySpan<byte> source, Span<float> destination, bool streaming)
+    {
+        if (streaming)
+        {
+            StreamingOutput.Decode(kernel, info, source, destination);
+        }
+        else
+        {
+            kernel(source, destination);
         }
     }
 
