@@ -43,7 +43,7 @@ public static class Dequantizer
     public static void Dequantize(GgmlType type, ReadOnlySpan<byte> source, Span<float> destination)
     {
         CheckBlocks(type, source.Length, destination.Length, nameof(source), nameof(destination));
-        DecodeSingles(DequantKernels.Get(type), GgmlTypeInfo.Get(type), source, destination, StreamingOutput.Applies(destination.Length));
+        DequantKernels.Get(type)(source, destination);
     }
 
     /// <summary>Decodes whole blocks of <paramref name="type"/> to IEEE halves (from float, rounded to nearest even).</summary>
@@ -280,22 +280,20 @@ public static class Dequantizer
             return;
         }
 
-        // The kernel is chosen once, so every chunk of one call runs the same path; so is streaming, by the
-        // size of the whole call, not of the chunks the workers take.
+        // The kernel is chosen once, so every chunk of one call runs the same path.
         DequantKernel kernel = DequantKernels.Get(tensor.Type);
-        bool streaming = destination.Format == OutputFormat.Single && StreamingOutput.Applies(destination.Length);
         if (threads > 1 && destination.Length >= 2 * ParallelChunkElements)
         {
-            DecodeParallel(file, tensor, firstElement, destination, threads, kernel, streaming);
+            DecodeParallel(file, tensor, firstElement, destination, threads, kernel);
             return;
         }
 
         using GgufTensorData data = file.GetTensorData(tensor);
-        DecodeRange(in data, tensor, firstElement, destination, kernel, streaming);
+        DecodeRange(in data, tensor, firstElement, destination, kernel);
     }
 
     /// <summary>Decodes elements <c>[firstElement, +destination.Length)</c>, viewing at most 1 GiB of the source at a time.</summary>
-    private static void DecodeRange(in GgufTensorData data, GgufTensorInfo tensor, long firstElement, Output destination, DequantKernel kernel, bool streaming)
+    private static void DecodeRange(in GgufTensorData data, GgufTensorInfo tensor, long firstElement, Output destination, DequantKernel kernel)
     {
         GgmlTypeInfo info = tensor.TypeInfo;
         int blocksPerChunk = MaxSourceChunkBytes / info.BytesPerBlock;
@@ -307,7 +305,7 @@ public static class Dequantizer
             int count = (int)Math.Min(blocksPerChunk, blocks - block);
             ReadOnlySpan<byte> source = data.GetChunk((firstBlock + block) * info.BytesPerBlock, count * info.BytesPerBlock);
             int elements = count * info.BlockSize;
-            DecodeBlocks(kernel, info, source, destination.Slice(written, elements), streaming);
+            DecodeBlocks(kernel, info, source, destination.Slice(written, elements));
             written += elements;
         }
     }
@@ -317,7 +315,7 @@ public static class Dequantizer
     /// <see cref="ParallelChunkElements"/>, reading its own view of the mapping, so memory stays bounded
     /// by the destination the caller gave.
     /// </summary>
-    private static unsafe void DecodeParallel(GgufFile file, GgufTensorInfo tensor, long firstElement, Output destination, int threads, DequantKernel kernel, bool streaming)
+    private static unsafe void DecodeParallel(GgufFile file, GgufTensorInfo tensor, long firstElement, Output destination, int threads, DequantKernel kernel)
     {
         int blockSize = tensor.TypeInfo.BlockSize;
         int chunk = ParallelChunkElements / blockSize * blockSize;
@@ -338,33 +336,21 @@ public static class Dequantizer
                     ? new Output(new Span<float>((float*)singlesAddress + start, count))
                     : new Output(new Span<ushort>((ushort*)halvesAddress + start, count), format);
                 using GgufTensorData data = file.GetTensorData(tensor);
-                DecodeRange(in data, tensor, firstElement + start, part, kernel, streaming);
+                DecodeRange(in data, tensor, firstElement + start, part, kernel);
             });
         }
     }
 
     /// <summary>Decodes whole blocks into floats, or through floats into halves or bfloat16.</summary>
-    private static void DecodeBlocks(DequantKernel kernel, GgmlTypeInfo info, ReadOnlySpan<byte> source, Output destination, bool streaming)
+    private static void DecodeBlocks(DequantKernel kernel, GgmlTypeInfo info, ReadOnlySpan<byte> source, Output destination)
     {
         if (destination.Format == OutputFormat.Single)
         {
-            DecodeSingles(kernel, info, source, destination.Singles, streaming);
+            kernel(source, destination.Singles);
         }
         else
         {
             DecodeConverted(kernel, info.Type, source, destination.Halves, destination.Format);
-        }
-    }
-
-    private static void DecodeSingles(DequantKernel kernel, GgmlTypeInfo info, ReadOnlySpan<byte> source, Span<float> destination, bool streaming)
-    {
-        if (streaming)
-        {
-            StreamingOutput.Decode(kernel, info, source, destination);
-        }
-        else
-        {
-            kernel(source, destination);
         }
     }
 

@@ -2,8 +2,7 @@
 // Derived from ggml's own decoders, not copied from its sources: QuantTableDerivation (tests/Gguf.Conformance.Tests/
 // Quantization) decodes crafted blocks with libggml-base's to_float (LLamaSharp.Backend.Cpu 0.30.0), each block's scale
 // set so that every output equals the table entry it selects, and reads the outputs back. Regenerate with
-//   dotnet build tests/Gguf.Conformance.Tests -c Release && GGUF_WRITE_QUANT_TABLES=1 dotnet \
-//   tests/Gguf.Conformance.Tests/bin/Release/net10.0/Gguf.Conformance.Tests.dll -class Gguf.Conformance.Quantization.QuantTableDerivation
+//   GGUF_WRITE_QUANT_TABLES=1 dotnet test tests/Gguf.Conformance.Tests -c Release --filter "FullyQualifiedName~QuantTableDerivation"
 // The same test re-derives the tables on every run and fails if this file differs.
 // </auto-generated>
 namespace Gguf.Quantization;

@@ -175,8 +175,7 @@ public sealed class QuantTableDerivation
         s.AppendLine("// Derived from ggml's own decoders, not copied from its sources: QuantTableDerivation (tests/Gguf.Conformance.Tests/");
         s.AppendLine("// Quantization) decodes crafted blocks with libggml-base's to_float (LLamaSharp.Backend.Cpu 0.30.0), each block's scale");
         s.AppendLine("// set so that every output equals the table entry it selects, and reads the outputs back. Regenerate with");
-        s.AppendLine("//   dotnet build tests/Gguf.Conformance.Tests -c Release && GGUF_WRITE_QUANT_TABLES=1 dotnet \\");
-        s.AppendLine("//   tests/Gguf.Conformance.Tests/bin/Release/net10.0/Gguf.Conformance.Tests.dll -class Gguf.Conformance.Quantization.QuantTableDerivation");
+        s.AppendLine("//   GGUF_WRITE_QUANT_TABLES=1 dotnet test tests/Gguf.Conformance.Tests -c Release --filter \"FullyQualifiedName~QuantTableDerivation\"");
         s.AppendLine("// The same test re-derives the tables on every run and fails if this file differs.");
         s.AppendLine("// </auto-generated>");
         s.AppendLine("namespace Gguf.Quantization;");

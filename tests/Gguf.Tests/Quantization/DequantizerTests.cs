@@ -133,36 +133,16 @@ public sealed class DequantizerTests : IDisposable
         Assert.Equal(bfBytes, MemoryMarshal.AsBytes(bf16.AsSpan()).ToArray());
     }
 
-    [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    [InlineData(3)]
-    public void LargeOutputs_StreamPastTheCaches_WithTheSameBits_AtAnyAlignment(int misalignment)
-    {
-        // Above the streaming threshold: decoded through an L1 buffer and written with non-temporal stores.
-        int blocks = (int)(StreamingOutput.Threshold / 32) + 5;
-        byte[] source = DequantData.RandomBlocks(GgmlType.Q4_0, blocks, seed: 4);
-        var expected = new float[blocks * 32];
-        DequantKernels.GetScalar(GgmlType.Q4_0)(source, expected);
-        var backing = new float[expected.Length + 8];
-        Span<float> destination = backing.AsSpan(misalignment, expected.Length);
-        Dequantizer.Dequantize(GgmlType.Q4_0, source, destination);
-        DequantData.AssertSameBits(expected, destination, "streamed");
-        Assert.All(backing[..misalignment], v => Assert.Equal(0f, v));
-        Assert.All(backing[(misalignment + expected.Length)..], v => Assert.Equal(0f, v));
-    }
-
     [Fact]
-    public void LargeTensor_Threads_Stream_WithTheSameBits()
+    public void LargeTensor_Threads_GiveTheScalarKernelsBits()
     {
         using GgufFile file = Open(("w", GgmlType.Q8_0, [4096, 1100]));
         GgufTensorInfo tensor = file.GetTensor("w");
-        Assert.True(tensor.ElementCount >= StreamingOutput.Threshold);
         var expected = new float[tensor.ElementCount];
         DequantKernels.GetScalar(GgmlType.Q8_0)(DequantData.Bytes(file, tensor), expected);
         var two = new float[tensor.ElementCount];
         Dequantizer.Dequantize(file, tensor, two, maxDegreeOfParallelism: 2);
-        DequantData.AssertSameBits(expected, two, "2 threads, streamed");
+        DequantData.AssertSameBits(expected, two, "2 threads");
     }
 
     [Fact]
