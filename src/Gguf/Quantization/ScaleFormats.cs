@@ -9,10 +9,8 @@ namespace Gguf.Quantization;
 /// </summary>
 internal static class ScaleFormats
 {
-    // 2^-112 as a float: rebases a half's exponent (bias 15) onto a single's (bias 127).
-    private static readonly float HalfExponentRebase = BitConverter.UInt32BitsToSingle(0x07800000);
-
-    private static readonly float[] Ue4m3Table = BuildUe4m3Table();
+    /// <summary>2⁻¹¹² (bits 0x07800000): rebases a half's exponent (bias 15) onto a single's (bias 127). A constant, so no static-initialization check sits in the kernels' loops.</summary>
+    internal const float HalfExponentRebase = 1.9259299443872359e-34f;
 
     /// <summary>
     /// IEEE half to single as ggml's portable converter computes it: normal values by an exact rescale,
@@ -68,28 +66,33 @@ internal static class ScaleFormats
     /// 3 mantissa bits, bit 7 ignored; 0x00 and 0x7F (the NaN code) decode to 0.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Ue4m3ToSingleHalf(byte code) => Ue4m3Table[code];
+    public static float Ue4m3ToSingleHalf(byte code) => Ue4m3.Table[code];
 
-    private static float[] BuildUe4m3Table()
+    private static class Ue4m3
     {
-        var table = new float[256];
-        for (int code = 0; code < 256; code++)
+        public static readonly float[] Table = Build();
+
+        private static float[] Build()
         {
-            if (code is 0 or 0x7F)
+            var table = new float[256];
+            for (int code = 0; code < 256; code++)
             {
-                continue;
+                if (code is 0 or 0x7F)
+                {
+                    continue;
+                }
+
+                int exponent = (code >> 3) & 0xF;
+                int mantissa = code & 7;
+
+                // Every value is a small dyadic rational, exact in double and in float.
+                double value = exponent == 0
+                    ? Math.ScaleB(mantissa, -9)
+                    : Math.ScaleB(1.0 + (mantissa / 8.0), exponent - 7);
+                table[code] = (float)(value * 0.5);
             }
 
-            int exponent = (code >> 3) & 0xF;
-            int mantissa = code & 7;
-
-            // Every value is a small dyadic rational, exact in double and in float.
-            double value = exponent == 0
-                ? Math.ScaleB(mantissa, -9)
-                : Math.ScaleB(1.0 + (mantissa / 8.0), exponent - 7);
-            table[code] = (float)(value * 0.5);
+            return table;
         }
-
-        return table;
     }
 }

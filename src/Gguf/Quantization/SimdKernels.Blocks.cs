@@ -153,10 +153,10 @@ internal static partial class SimdKernels
         {
             // Sub-block k: 8 code bytes, low nibbles are its elements 0–7, high nibbles 8–15.
             Vector128<byte> q01 = Load16(ref x, s + 4), q23 = Load16(ref x, s + 20);
-            Vector128<sbyte> v01 = Lookup(table, Sse2.UnpackLow(q01.AsUInt64(), High(q01).AsUInt64()).AsByte() & LowNibbles);
-            Vector128<sbyte> v11 = Lookup(table, Sse2.UnpackHigh(q01.AsUInt64(), High(q01).AsUInt64()).AsByte() & LowNibbles);
-            Vector128<sbyte> v23 = Lookup(table, Sse2.UnpackLow(q23.AsUInt64(), High(q23).AsUInt64()).AsByte() & LowNibbles);
-            Vector128<sbyte> v33 = Lookup(table, Sse2.UnpackHigh(q23.AsUInt64(), High(q23).AsUInt64()).AsByte() & LowNibbles);
+            Vector128<sbyte> v01 = Lookup(table, Sse2.UnpackLow(q01.AsUInt64(), High(q01).AsUInt64()).AsByte() & Vector128.Create((byte)0x0F));
+            Vector128<sbyte> v11 = Lookup(table, Sse2.UnpackHigh(q01.AsUInt64(), High(q01).AsUInt64()).AsByte() & Vector128.Create((byte)0x0F));
+            Vector128<sbyte> v23 = Lookup(table, Sse2.UnpackLow(q23.AsUInt64(), High(q23).AsUInt64()).AsByte() & Vector128.Create((byte)0x0F));
+            Vector128<sbyte> v33 = Lookup(table, Sse2.UnpackHigh(q23.AsUInt64(), High(q23).AsUInt64()).AsByte() & Vector128.Create((byte)0x0F));
             Scaled(v01, ScaleFormats.Ue4m3ToSingleHalf(Unsafe.Add(ref x, s)), ref Unsafe.Add(ref y, o));
             Scaled(v11, ScaleFormats.Ue4m3ToSingleHalf(Unsafe.Add(ref x, s + 1)), ref Unsafe.Add(ref y, o + 16));
             Scaled(v23, ScaleFormats.Ue4m3ToSingleHalf(Unsafe.Add(ref x, s + 2)), ref Unsafe.Add(ref y, o + 32));

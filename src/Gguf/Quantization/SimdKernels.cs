@@ -18,8 +18,6 @@ namespace Gguf.Quantization;
 /// </remarks>
 internal static partial class SimdKernels
 {
-    private static readonly Vector128<byte> LowNibbles = Vector128.Create((byte)0x0F);
-
     // ---- 16 elements from 16 small integers (each fits a signed byte)
 
     /// <summary>y[0..16) = (float)q · scale.</summary>
@@ -97,10 +95,10 @@ internal static partial class SimdKernels
     private static float Half(ref byte source, nuint offset) => ScaleFormats.HalfToSingle(ReadUInt16(ref source, offset));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> Low(Vector128<byte> q) => q & LowNibbles;
+    private static Vector128<byte> Low(Vector128<byte> q) => q & Vector128.Create((byte)0x0F);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> High(Vector128<byte> q) => Sse2.ShiftRightLogical(q.AsUInt16(), 4).AsByte() & LowNibbles;
+    private static Vector128<byte> High(Vector128<byte> q) => Sse2.ShiftRightLogical(q.AsUInt16(), 4).AsByte() & Vector128.Create((byte)0x0F);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> Low(Vector256<byte> q) => q & Vector256.Create((byte)0x0F);

@@ -201,6 +201,13 @@ public sealed class DequantKernelTests
     }
 
     [Fact]
+    public void HalfExponentRebase_IsExactlyTwoToTheMinus112()
+    {
+        Assert.Equal(0x07800000u, BitConverter.SingleToUInt32Bits(ScaleFormats.HalfExponentRebase));
+        Assert.Equal(Math.ScaleB(1.0, -112), (double)ScaleFormats.HalfExponentRebase);
+    }
+
+    [Fact]
     public void SignsFromIndex_SetsBit7ForOddParity()
     {
         Assert.Equal(0, QuantTables.SignsFromIndex(0));
