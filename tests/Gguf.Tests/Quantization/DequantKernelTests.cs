@@ -204,7 +204,7 @@ public sealed class DequantKernelTests
     public void HalfExponentRebase_IsExactlyTwoToTheMinus112()
     {
         Assert.Equal(0x07800000u, BitConverter.SingleToUInt32Bits(ScaleFormats.HalfExponentRebase));
-        Assert.Equal(Math.ScaleB(1.0, -112), (double)ScaleFormats.HalfExponentRebase);
+        Assert.Equal((double)ScaleFormats.HalfExponentRebase, Math.ScaleB(1.0, -112));
     }
 
     [Fact]
