@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Gguf.Format;
 using Gguf.Model;
 
 namespace Gguf.Cli.Commands;

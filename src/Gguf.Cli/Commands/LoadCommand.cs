@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Gguf.Format;
 using Gguf.Gpu;
 using Gguf.Loading;
 using Gguf.Model;
