@@ -2,6 +2,7 @@ using Gguf.Conformance.Mutation;
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Probe;
 using Gguf.Conformance.Support;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Binding;
 
@@ -11,7 +12,7 @@ public sealed class ProbeTests
     [Fact]
     public void Probe_AcceptsValidAndRejectsTruncated()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         byte[] file = new RawGgufBuilder().KvString("general.architecture", "llama").Tensor("w", 0, [8, 2]).Build();
         using var probe = new ProbeClient();
@@ -31,7 +32,7 @@ public sealed class ProbeTests
     [Fact]
     public void Probe_ZeroDimensionAfterTheFirst_IsNotAccepted()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         byte[] file = new RawGgufBuilder().Tensor("w", 0, [8, 0, 2], []).Tensor("v", 0, [8]).Build();
         using var probe = new ProbeClient();
@@ -46,7 +47,7 @@ public sealed class ProbeTests
     [Fact]
     public void Probe_Int32Alignment_IsNotAccepted()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         byte[] file = new RawGgufBuilder().Kv(Kv.I32("general.alignment", 32)).Tensor("w", 0, [8]).Build();
         using var probe = new ProbeClient();
@@ -60,7 +61,7 @@ public sealed class ProbeTests
     [Fact]
     public void Probe_ReportsANativeAbortAsCrash_AndRecovers()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         using var probe = new ProbeClient();
         string ok = dir.Write("ok.gguf", new RawGgufBuilder().KvString("k", "v").Build());
