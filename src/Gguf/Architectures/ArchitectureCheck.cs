@@ -64,7 +64,10 @@ public static class ArchitectureCheck
 
         var problems = new List<ArchitectureProblem>(keyProblems);
         TensorManifest? manifest = TensorManifest.For(hyperparameters);
-        if (manifest is not null)
+        // Without a layer count or a width every tensor would be reported; the key problem says it all.
+        string prefix = hyperparameters.Architecture + ".";
+        bool structural = keyProblems.Any(p => p.Subject == prefix + "block_count" || p.Subject == prefix + "embedding_length");
+        if (manifest is not null && !structural)
         {
             CompareTensors(file, manifest, problems);
         }
@@ -125,14 +128,40 @@ public static class ArchitectureCheck
         }
     }
 
+    /// <summary>Names the absent or odd keys a wrong shape comes from, so the message points at the key as well as the tensor.</summary>
     private static string Hint(ExpectedTensor expected, ModelHyperparameters h)
     {
         string p = h.Architecture + ".";
-        return expected.Shape.Contains(0)
-            ? h.FeedForwardLength == 0 && h.ExpertCount == 0 ? $" ({p}feed_forward_length is missing or 0)"
-            : h.HeadCount == 0 ? $" ({p}attention.head_count is missing or 0)"
-            : " (a hyperparameter it derives from is 0)"
-            : string.Empty;
+        var causes = new List<string>();
+        bool kvWidth = expected.Role is TensorRole.AttentionKey or TensorRole.AttentionValue or TensorRole.AttentionKeyBias
+            or TensorRole.AttentionValueBias or TensorRole.AttentionQkv;
+        if (kvWidth && h.AbsentKeys.Contains("attention.head_count_kv"))
+        {
+            causes.Add($"{p}attention.head_count_kv is absent, so it defaults to {p}attention.head_count = {h.HeadCount}");
+        }
+
+        if (h.KeyLengthDerived && h.HeadCount > 0 && h.EmbeddingLength % h.HeadCount != 0 && expected.Role is not (TensorRole.TokenEmbedding or TensorRole.Output))
+        {
+            causes.Add($"{p}attention.head_count {h.HeadCount} does not divide {p}embedding_length {h.EmbeddingLength}: heads of {h.KeyLength}");
+        }
+
+        if (expected.Shape.Contains(0))
+        {
+            foreach (string key in new[] { "feed_forward_length", "attention.head_count", "expert_feed_forward_length", "expert_count" })
+            {
+                if (h.AbsentKeys.Contains(key))
+                {
+                    causes.Add($"{p}{key} is absent");
+                }
+            }
+        }
+
+        if (expected.Role == TensorRole.AttentionQkv && h.AbsentKeys.Contains("attention.head_count"))
+        {
+            causes.Add($"{p}attention.head_count is absent");
+        }
+
+        return causes.Count == 0 ? string.Empty : " (" + string.Join("; ", causes) + ")";
     }
 
     private static string UnexpectedHint(string name, TensorManifest manifest)

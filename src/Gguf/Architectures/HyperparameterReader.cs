@@ -20,6 +20,7 @@ internal sealed class HyperparameterReader
     private readonly GgufMetadata _metadata;
     private readonly List<ArchitectureProblem> _problems = [];
     private readonly long _architectureOffset;
+    private readonly HashSet<string> _absent = new(StringComparer.Ordinal);
     private string _prefix = string.Empty;
 
     public HyperparameterReader(GgufFile file)
@@ -52,6 +53,13 @@ internal sealed class HyperparameterReader
     {
         var h = new ModelHyperparameters(arch, kind);
         _ = Str(GgufKeys.Name, prefixed: false);
+        ReadInto(h, kind);
+        h.AbsentKeys.UnionWith(_absent);
+        return h;
+    }
+
+    private void ReadInto(ModelHyperparameters h, ArchitectureKind kind)
+    {
         h.ContextLength = U32("context_length", required: true) ?? 0;
         h.EmbeddingLength = U32("embedding_length", required: true) ?? 0;
         long layers = U32("block_count", required: true) ?? 0;
@@ -102,7 +110,9 @@ internal sealed class HyperparameterReader
         long heads = h.HeadCount;
         if (heads > 0)
         {
-            h.KeyLength = U32("attention.key_length") ?? h.EmbeddingLength / heads;
+            long? keyLength = U32("attention.key_length");
+            h.KeyLengthDerived = keyLength is null;
+            h.KeyLength = keyLength ?? h.EmbeddingLength / heads;
             h.ValueLength = U32("attention.value_length") ?? h.EmbeddingLength / heads;
             h.RopeDimensionCount = U32("rope.dimension_count") ?? h.KeyLength;
             if (kind == ArchitectureKind.Llama && h.RopeDimensionCount != h.KeyLength)
@@ -159,8 +169,6 @@ internal sealed class HyperparameterReader
                 h.SlidingWindowLayers = Pattern(n, 2);
                 break;
         }
-
-        return h;
     }
 
     /// <summary>Whatever common keys exist, read leniently: an unknown architecture never yields a problem.</summary>
@@ -353,6 +361,7 @@ internal sealed class HyperparameterReader
             return e;
         }
 
+        _absent.Add(name);
         if (required)
         {
             Problem(ArchitectureProblemKind.MissingKey, key, $"{key} is missing; llama.cpp requires it for {_prefix.TrimEnd('.')}", null);

@@ -71,6 +71,12 @@ public sealed class ModelHyperparameters
     /// <summary>Size of one value head (<c>attention.value_length</c>; width / heads when absent).</summary>
     public long ValueLength { get; internal set; }
 
+    /// <summary>The keys llama.cpp read that are absent (their defaults apply), without the architecture prefix.</summary>
+    internal HashSet<string> AbsentKeys { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Whether the key length was derived (width / heads) rather than read from <c>attention.key_length</c>.</summary>
+    internal bool KeyLengthDerived { get; set; }
+
     /// <summary>Rotated dimensions per head (<c>rope.dimension_count</c>; the key length when absent).</summary>
     public long RopeDimensionCount { get; internal set; }
 

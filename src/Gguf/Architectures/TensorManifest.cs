@@ -157,7 +157,7 @@ public sealed class TensorManifest
                 else
                 {
                     Layer(TensorRole.ExpertRouter, il, E, h.ExpertCount);
-                    Experts(il, ff);
+                    Experts(il, ff, gateRequired: false);
                 }
             }
         }
@@ -175,7 +175,7 @@ public sealed class TensorManifest
 
         private void Qwen2Moe()
         {
-            OutputNormAndOutput(outputOptional: true);
+            OutputNormAndOutput(outputOptional: false);
             long expertWidth = h.ExpertFeedForwardLength != 0 ? h.ExpertFeedForwardLength : h.ExpertUsedCount > 0 ? h.FeedForwardLength / h.ExpertUsedCount : 0;
             long sharedWidth = h.ExpertSharedFeedForwardLength != 0 ? h.ExpertSharedFeedForwardLength : h.FeedForwardLength;
             for (int il = 0; il < h.BlockCount; il++)
@@ -198,9 +198,9 @@ public sealed class TensorManifest
             Layer(TensorRole.AttentionKey, il, E, h.ValueWidth(0));
             Layer(TensorRole.AttentionValue, il, E, h.ValueWidth(0));
             Layer(TensorRole.AttentionOutput, il, E, E);
-            Layer(TensorRole.AttentionQueryBias, il, E);
-            Layer(TensorRole.AttentionKeyBias, il, h.ValueWidth(0));
-            Layer(TensorRole.AttentionValueBias, il, h.ValueWidth(0));
+            Optional(TensorRole.AttentionQueryBias, il, E);
+            Optional(TensorRole.AttentionKeyBias, il, h.ValueWidth(0));
+            Optional(TensorRole.AttentionValueBias, il, h.ValueWidth(0));
         }
 
         private void Qwen3(bool experts)
@@ -237,7 +237,9 @@ public sealed class TensorManifest
             for (int il = 0; il < h.BlockCount; il++)
             {
                 Layer(TensorRole.AttentionNorm, il, E);
-                Layer(TensorRole.AttentionQkv, il, E, E + (2 * h.ValueWidth(0)));
+                // llama.cpp creates the fused projection as optional and no separate q/k/v for phi3 (measured: a file
+                // without it loads; one with attn_q is refused).
+                Optional(TensorRole.AttentionQkv, il, E, E + (2 * h.ValueWidth(0)));
                 Layer(TensorRole.AttentionOutput, il, E, E);
                 Layer(TensorRole.FeedForwardNorm, il, E);
                 Layer(TensorRole.FeedForwardDown, il, ff, E);
@@ -298,9 +300,9 @@ public sealed class TensorManifest
                 Layer(TensorRole.ExpertGate, il, E, ffe, x);
                 Layer(TensorRole.ExpertDown, il, ffe, E, x);
                 Layer(TensorRole.ExpertUp, il, E, ffe, x);
-                Layer(TensorRole.AttentionQueryBias, il, h.HeadCount * rot);
-                Layer(TensorRole.AttentionKeyBias, il, h.HeadCountKv * rot);
-                Layer(TensorRole.AttentionValueBias, il, h.HeadCountKv * rot);
+                Optional(TensorRole.AttentionQueryBias, il, h.HeadCount * rot);
+                Optional(TensorRole.AttentionKeyBias, il, h.HeadCountKv * rot);
+                Optional(TensorRole.AttentionValueBias, il, h.HeadCountKv * rot);
                 Layer(TensorRole.AttentionOutputBias, il, E);
                 Layer(TensorRole.ExpertRouterBias, il, x);
                 Layer(TensorRole.ExpertGateBias, il, ffe, x);
@@ -316,9 +318,9 @@ public sealed class TensorManifest
             Layer(TensorRole.FeedForwardUp, il, E, ff);
         }
 
-        private void Experts(int il, long width)
+        private void Experts(int il, long width, bool gateRequired = true)
         {
-            Layer(TensorRole.ExpertGate, il, E, width, h.ExpertCount);
+            Add(TensorRole.ExpertGate, il, [E, width, h.ExpertCount], gateRequired);
             Layer(TensorRole.ExpertDown, il, width, E, h.ExpertCount);
             Layer(TensorRole.ExpertUp, il, E, width, h.ExpertCount);
         }
