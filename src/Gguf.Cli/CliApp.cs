@@ -4,7 +4,7 @@ using Gguf.Cli.Commands;
 namespace Gguf.Cli;
 
 /// <summary>The <c>gguf</c> tool: a thin front end over the library.</summary>
-public static class CliApp
+internal static class CliApp
 {
     /// <summary>Runs the tool with the given arguments, writing to the given streams (the console by default).</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default)
@@ -39,7 +39,7 @@ public static class CliApp
 }
 
 /// <summary>Where the tool writes, and whether a person is watching.</summary>
-public sealed class CliConsole(TextWriter output, TextWriter error, bool isTerminal)
+internal sealed class CliConsole(TextWriter output, TextWriter error, bool isTerminal)
 {
     /// <summary>Standard output.</summary>
     public TextWriter Out { get; } = output;

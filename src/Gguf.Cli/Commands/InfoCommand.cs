@@ -6,7 +6,7 @@ using Spectre.Console;
 namespace Gguf.Cli.Commands;
 
 /// <summary><c>gguf info FILE</c>: a human summary of a file.</summary>
-public static class InfoCommand
+internal static class InfoCommand
 {
     /// <summary>Creates the command.</summary>
     public static Command Create(CliConsole console)

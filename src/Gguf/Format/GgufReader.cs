@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Unicode;
-using Gguf.Model;
+using Gguf.IO;
 
 namespace Gguf.Format;
 
@@ -134,31 +134,41 @@ public static class GgufReader
             entries.Add(entry);
         }
 
-        var tensors = new List<GgufTensorInfo>((int)tensorCount);
+        // A record is larger than the smallest tensor info, so the list grows as infos are read rather than
+        // being sized from the count (which is only bounded by the bytes left).
+        var records = new List<TensorRecord>((int)Math.Min(tensorCount, 4096));
         var tensorsByName = new Dictionary<string, int>((int)tensorCount, StringComparer.Ordinal);
-        for (long i = 0; i < (long)tensorCount; i++)
+        for (int i = 0; i < (int)tensorCount; i++)
         {
-            GgufTensorInfo tensor = ReadTensorInfo(ref cursor, options, (int)i);
-            if (!tensorsByName.TryAdd(tensor.Name, tensors.Count))
+            TensorRecord record = ReadTensorInfo(ref cursor, options);
+            if (!tensorsByName.TryAdd(record.Name, i))
             {
-                ThrowHelper.Format(GgufErrorCode.DuplicateTensorName, tensor.InfoOffset, $"duplicate tensor name (first is tensor {tensorsByName[tensor.Name]})", "tensor.name", tensorName: tensor.Name);
+                ThrowHelper.Format(GgufErrorCode.DuplicateTensorName, record.InfoOffset, $"duplicate tensor name (first is tensor {tensorsByName[record.Name]})", "tensor.name", tensorName: record.Name);
             }
 
-            tensors.Add(tensor);
+            records.Add(record);
         }
 
         long headerEnd = cursor.Position;
         long dataOffset = headerEnd;
         long dataSectionSize = 0;
-        if (tensors.Count > 0)
+        if (records.Count > 0)
         {
-            dataOffset = AlignUp(headerEnd, alignment);
+            dataOffset = Align.Up(headerEnd, alignment);
             if (dataOffset > fileSize)
             {
                 ThrowHelper.Format(GgufErrorCode.DataOffsetPastEnd, headerEnd, $"the data section would start at {dataOffset}, past the end of the {fileSize}-byte file", "data");
             }
 
-            dataSectionSize = ValidateTensorData(tensors, dataOffset, alignment, fileSize, options);
+            dataSectionSize = ValidateTensorData(records, dataOffset, alignment, fileSize, options);
+        }
+
+        // The infos are built once every offset is known, so they are immutable from the start.
+        var tensors = new GgufTensorInfo[records.Count];
+        for (int i = 0; i < tensors.Length; i++)
+        {
+            TensorRecord r = records[i];
+            tensors[i] = new GgufTensorInfo(i, r.Name, r.Dimensions, r.TypeInfo, r.Offset, dataOffset + r.Offset, r.ByteSize, r.ElementCount, r.InfoOffset);
         }
 
         var metadata = new GgufMetadata(entries, byKey);
@@ -370,7 +380,7 @@ public static class GgufReader
         return Encoding.UTF8.GetString(bytes);
     }
 
-    private static GgufTensorInfo ReadTensorInfo(ref GgufCursor cursor, GgufReaderOptions options, int index)
+    private static TensorRecord ReadTensorInfo(ref GgufCursor cursor, GgufReaderOptions options)
     {
         long infoOffset = cursor.Position;
         string name = ReadName(ref cursor, options, options.MaxTensorNameBytes, isKey: false, tensorName: null);
@@ -438,17 +448,17 @@ public static class GgufReader
             ThrowHelper.Format(GgufErrorCode.TensorDataPastEnd, offsetOffset, $"offset {offset} is past any file", "tensor.offset", tensorName: name);
         }
 
-        return new GgufTensorInfo(index, name, dimensions, typeInfo, (long)offset, byteSize, elementCount, infoOffset);
+        return new TensorRecord(name, dimensions, typeInfo, (long)offset, byteSize, elementCount, infoOffset);
     }
 
     /// <summary>Checks alignment, packing, bounds and overlap of the tensor data; returns the data section's size.</summary>
-    private static long ValidateTensorData(List<GgufTensorInfo> tensors, long dataOffset, uint alignment, long fileSize, GgufReaderOptions options)
+    private static long ValidateTensorData(List<TensorRecord> tensors, long dataOffset, uint alignment, long fileSize, GgufReaderOptions options)
     {
         // The alignment is a validated power of two and offsets and sizes are not negative, so masks
         // stand in for the remainders (a 64-bit division per use otherwise).
         long mask = alignment - 1L;
         long running = 0;
-        foreach (GgufTensorInfo tensor in tensors)
+        foreach (TensorRecord tensor in tensors)
         {
             // The offset field's position is only needed for an error, so it is computed there.
             if ((tensor.Offset & mask) != 0)
@@ -475,7 +485,6 @@ public static class GgufReader
                 ThrowHelper.Format(GgufErrorCode.TensorDataPastEnd, OffsetFieldPosition(tensor), $"data [{(decimal)dataOffset + tensor.Offset}, {(decimal)dataOffset + tensor.Offset + tensor.ByteSize}) is not within the {fileSize}-byte file", "tensor.offset", tensorName: tensor.Name);
             }
 
-            tensor.AbsoluteOffset = start;
             long next = running + padded;
             if (next < 0)
             {
@@ -493,15 +502,16 @@ public static class GgufReader
         return running;
     }
 
-    private static void CheckOverlaps(List<GgufTensorInfo> tensors)
+    private static void CheckOverlaps(List<TensorRecord> tensors)
     {
-        GgufTensorInfo[] byOffset = [.. tensors];
-        Array.Sort(byOffset, static (a, b) => a.Offset != b.Offset ? a.Offset.CompareTo(b.Offset) : a.Index.CompareTo(b.Index));
+        // A zero-byte tensor occupies no bytes, so it overlaps nothing wherever it points.
+        int[] byOffset = [.. Enumerable.Range(0, tensors.Count).Where(i => tensors[i].ByteSize > 0)];
+        Array.Sort(byOffset, (a, b) => tensors[a].Offset != tensors[b].Offset ? tensors[a].Offset.CompareTo(tensors[b].Offset) : a.CompareTo(b));
         for (int i = 1; i < byOffset.Length; i++)
         {
-            GgufTensorInfo previous = byOffset[i - 1];
-            GgufTensorInfo current = byOffset[i];
-            if (current.Offset < previous.Offset + previous.ByteSize || (current.Offset == previous.Offset && previous.ByteSize == 0 && current.ByteSize == 0))
+            TensorRecord previous = tensors[byOffset[i - 1]];
+            TensorRecord current = tensors[byOffset[i]];
+            if (current.Offset < previous.Offset + previous.ByteSize)
             {
                 ThrowHelper.Format(GgufErrorCode.TensorOverlap, OffsetFieldPosition(current), $"data overlaps tensor '{previous.Name}'", "tensor.offset", tensorName: current.Name);
             }
@@ -509,14 +519,12 @@ public static class GgufReader
     }
 
     /// <summary>The n_dims field follows the name.</summary>
-    private static long DimensionsFieldPosition(GgufTensorInfo tensor) =>
+    private static long DimensionsFieldPosition(in TensorRecord tensor) =>
         tensor.InfoOffset + 8 + Encoding.UTF8.GetByteCount(tensor.Name);
 
     /// <summary>The offset field is the last 8 bytes of a tensor info.</summary>
-    private static long OffsetFieldPosition(GgufTensorInfo tensor) =>
-        tensor.InfoOffset + 8 + Encoding.UTF8.GetByteCount(tensor.Name) + 4 + (8L * tensor.Dimensions.Count) + 4;
-
-    private static long AlignUp(long value, uint alignment) => value + ((alignment - (value % alignment)) % alignment);
+    private static long OffsetFieldPosition(in TensorRecord tensor) =>
+        tensor.InfoOffset + 8 + Encoding.UTF8.GetByteCount(tensor.Name) + 4 + (8L * tensor.Dimensions.Length) + 4;
 
     private static string Printable(ReadOnlySpan<byte> bytes)
     {
@@ -528,6 +536,9 @@ public static class GgufReader
 
         return builder.ToString();
     }
+
+    /// <summary>A tensor info as read, before the data section's offset is known.</summary>
+    private readonly record struct TensorRecord(string Name, long[] Dimensions, GgmlTypeInfo TypeInfo, long Offset, long ByteSize, long ElementCount, long InfoOffset);
 
     private static int ReadAtLeast(Stream stream, byte[] buffer, int filled)
     {

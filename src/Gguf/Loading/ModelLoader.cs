@@ -1,3 +1,4 @@
+using Gguf.Format;
 using Gguf.Model;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

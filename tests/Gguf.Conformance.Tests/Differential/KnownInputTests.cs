@@ -28,6 +28,12 @@ public sealed class KnownInputTests(ProbeFixture fixture) : IClassFixture<ProbeF
 
         TestContext.Current.TestOutputHelper?.WriteLine($"llama.cpp: {native.Verdict} {native.Detail}");
         TestContext.Current.TestOutputHelper?.WriteLine($"ours: {ours.Verdict} {ours.Code} {ours.Detail}");
+        if (MutationCampaign.IsKnownZeroDimensionCrash(native, ours))
+        {
+            // L2: an empty tensor this build divides by; upstream accepts it since #25596, as we do.
+            return;
+        }
+
         if (native.Verdict != Verdict.Accept)
         {
             Assert.True(ours.Verdict == Verdict.Reject, $"llama.cpp {native.Verdict}s ({native.Detail}) but we accept");
