@@ -1,3 +1,5 @@
+using Gguf.Format;
+using Gguf.Model;
 namespace Gguf.Architectures;
 
 /// <summary>The model architectures whose hyperparameters and tensors this library knows as llama.cpp does.</summary>

@@ -1,3 +1,5 @@
+using Gguf.Format;
+using Gguf.Model;
 namespace Gguf.Architectures;
 
 /// <summary>What a tensor is in the model, independent of its name (llama.cpp's <c>llm_tensor</c>, with the suffix).</summary>

@@ -1,3 +1,5 @@
+using Gguf.Format;
+using Gguf.Model;
 using System.Runtime.InteropServices;
 using Gguf.Conformance.Models;
 using Gguf.Conformance.Native;

@@ -1,3 +1,5 @@
+using Gguf.Format;
+using Gguf.Model;
 using System.Globalization;
 using System.Text;
 using Gguf.Conformance.Native;
