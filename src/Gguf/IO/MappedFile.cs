@@ -204,32 +204,10 @@ public sealed partial class MappedFile : IDisposable
 
     /// <summary>Locks a range into memory (<c>mlock</c>).</summary>
     /// <exception cref="MappedFileException">The lock failed; the message names RLIMIT_MEMLOCK when that is the cause.</exception>
-    public void Lock(long offset, long length)
-    {
-        CheckRange(offset, length);
-        using MappedFileLease lease = Acquire();
-        if (length == 0)
-        {
-            return;
-        }
-
-        lease.Mapping.Lock(offset, length);
-        Log.Locked(_logger, Path, offset, length);
-    }
+    public void Lock(long offset, long length) => OnPages(offset, length, static (m, o, l) => m.Lock(o, l), Log.Locked);
 
     /// <summary>Unlocks a range locked with <see cref="Lock"/>.</summary>
-    public void Unlock(long offset, long length)
-    {
-        CheckRange(offset, length);
-        using MappedFileLease lease = Acquire();
-        if (length == 0)
-        {
-            return;
-        }
-
-        lease.Mapping.Unlock(offset, length);
-        Log.Unlocked(_logger, Path, offset, length);
-    }
+    public void Unlock(long offset, long length) => OnPages(offset, length, static (m, o, l) => m.Unlock(o, l), Log.Unlocked);
 
     /// <summary>
     /// Drops the resident pages that lie wholly inside a range already consumed (<c>MADV_DONTNEED</c>); a later
@@ -301,6 +279,18 @@ public sealed partial class MappedFile : IDisposable
 
     /// <summary>Checks a range against the file's length: not negative, no overflow, not past the end.</summary>
     internal void CheckRange(long offset, long length) => MappingHandle.CheckRange(Path, Length, offset, length);
+
+    /// <summary>Runs a page operation on a checked, non-empty range of the mapping and logs it.</summary>
+    private void OnPages(long offset, long length, Action<MappingHandle, long, long> operation, Action<ILogger, string, long, long> log)
+    {
+        CheckRange(offset, length);
+        using MappedFileLease lease = Acquire();
+        if (length > 0)
+        {
+            operation(lease.Mapping, offset, length);
+            log(_logger, Path, offset, length);
+        }
+    }
 
     private MappingHandle EnsureMapped()
     {

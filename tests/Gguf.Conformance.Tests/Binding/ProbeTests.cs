@@ -4,6 +4,7 @@ using Gguf.Conformance.Probe;
 using Gguf.Conformance.Support;
 using Gguf.Format;
 using Gguf.Model;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Binding;
 
@@ -13,7 +14,7 @@ public sealed class ProbeTests
     [Fact]
     public void Probe_AcceptsValidAndRejectsTruncated()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         byte[] file = new RawGgufBuilder().KvString("general.architecture", "llama").Tensor("w", 0, [8, 2]).Build();
         using var probe = new ProbeClient();
@@ -36,7 +37,7 @@ public sealed class ProbeTests
     [Fact]
     public void Probe_ZeroDimensionAfterTheFirst_CrashesThisBuildAndWeAccept()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         byte[] file = new RawGgufBuilder().Tensor("w", 0, [8, 0, 2], []).Tensor("v", 0, [8]).Build();
         using var probe = new ProbeClient();
@@ -55,7 +56,7 @@ public sealed class ProbeTests
     [Fact]
     public void Probe_Int32Alignment_IsNotAccepted()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         byte[] file = new RawGgufBuilder().Kv(Kv.I32("general.alignment", 32)).Tensor("w", 0, [8]).Build();
         using var probe = new ProbeClient();
@@ -69,7 +70,7 @@ public sealed class ProbeTests
     [Fact]
     public void Probe_ReportsANativeAbortAsCrash_AndRecovers()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         using var probe = new ProbeClient();
         string ok = dir.Write("ok.gguf", new RawGgufBuilder().KvString("k", "v").Build());

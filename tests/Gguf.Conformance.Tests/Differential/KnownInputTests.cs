@@ -2,6 +2,7 @@ using Gguf.Conformance.Mutation;
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Probe;
 using Gguf.Conformance.Support;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Differential;
 
@@ -18,7 +19,7 @@ public sealed class KnownInputTests(ProbeFixture fixture) : IClassFixture<ProbeF
     [MemberData(nameof(Cases))]
     public void KnownInput_VerdictsAgreeOrDifferByADocumentedRule(string name)
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         var probe = fixture.Probe;
         string path = dir.Write(name + ".gguf", KnownInputs.All[name]());

@@ -3,6 +3,7 @@ using Gguf.Cli;
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Probe;
 using Gguf.Conformance.Support;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Differential;
 
@@ -28,7 +29,7 @@ public sealed class ZeroElementTensorTests(ProbeFixture fixture) : IClassFixture
     [MemberData(nameof(Shapes))]
     public async Task LlamaCppWritesZeroElementTensor_VerifyAcceptsAndDumpAgrees(string name, long[] shape)
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         var rng = new Random(name.Length);
         var before = new byte[32];
@@ -84,7 +85,7 @@ public sealed class ZeroElementTensorTests(ProbeFixture fixture) : IClassFixture
     [Fact]
     public async Task LlamaCppWritesTrailingZeroDimension_BothReject()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         string path = dir.File("trailing-zero.gguf");
         NativeGgufWriter.Write(path, [Kv.Str("general.architecture", "conformance")], [new("empty", 0, [8, 0], []), new("next", 0, [8], new byte[32])]);

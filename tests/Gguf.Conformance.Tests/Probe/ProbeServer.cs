@@ -1,4 +1,5 @@
 using Gguf.Conformance.Native;
+using Gguf.LlamaCpp;
 
 namespace Gguf.Conformance.Probe;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using Gguf.Conformance.Native;
+using Gguf.LlamaCpp;
 
 namespace Gguf.Conformance.Support;
 
