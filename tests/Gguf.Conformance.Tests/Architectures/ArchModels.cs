@@ -1,4 +1,5 @@
 using Gguf.Format;
+using Gguf.LlamaCpp;
 using Gguf.Model;
 using System.Runtime.InteropServices;
 using Gguf.Conformance.Models;

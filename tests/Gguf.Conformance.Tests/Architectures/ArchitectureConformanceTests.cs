@@ -1,4 +1,5 @@
 using Gguf.Architectures;
+using Gguf.LlamaCpp;
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Probe;
 using Gguf.Conformance.Support;
@@ -28,7 +29,6 @@ public sealed class ArchitectureConformanceTests(ProbeFixture fixture) : IClassF
     [MemberData(nameof(Models))]
     public void TinyModel_PassesOurCheck_AndLlamaCppLoadsAndRunsIt(string name)
     {
-        NativeLibraries.RequireOrSkip();
         string path = ArchModels.Build(name).Write(dir.File(name + ".gguf"));
         string quantized = dir.File(name + "-q8_0.gguf");
         LlamaRunner.Quantize(path, quantized, LlamaFtype.MOSTLY_Q8_0);
@@ -55,7 +55,6 @@ public sealed class ArchitectureConformanceTests(ProbeFixture fixture) : IClassF
     [MemberData(nameof(Models))]
     public void Mutants_OurCheckAcceptsExactlyWhatLlamaCppLoads(string name)
     {
-        NativeLibraries.RequireOrSkip();
         ArchModel model = ArchModels.Build(name);
         List<Mutant> mutants = [.. DefaultMutants(model)];
         if (Campaign)

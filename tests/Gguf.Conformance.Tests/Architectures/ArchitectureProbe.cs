@@ -1,4 +1,5 @@
 using Gguf.Format;
+using Gguf.LlamaCpp;
 using Gguf.Model;
 using System.Globalization;
 using System.Text;
@@ -23,7 +24,7 @@ internal sealed record KvSettings(uint Context, uint Batch, uint UBatch, uint Se
 /// The probe child's side of the architecture tests (requests whose mode starts with <see cref="Prefix"/>):
 /// <c>arch-load</c> loads a model with <c>llama_model_load_from_file</c> (what our check must agree with),
 /// <c>arch-run</c> also decodes a prompt and checks the logits are finite, <c>arch-kv:SETTINGS</c> creates a context and
-/// answers the KV cache's exact bytes (<see cref="ArchitectureNative.ReadKvCache"/>).
+/// answers the KV cache's exact bytes (<see cref="LlamaKvCacheNative.ReadKvCache"/>).
 /// </summary>
 internal static unsafe class ArchitectureProbe
 {
@@ -137,8 +138,8 @@ internal static unsafe class ArchitectureProbe
 
         try
         {
-            KvBytes bytes = ArchitectureNative.ReadKvCache(ctx);
-            return new VerdictResult(Verdict.Accept, bytes.Encode() + ";" + ArchitectureNative.llama_n_ctx(ctx).ToString(CultureInfo.InvariantCulture));
+            KvBytes bytes = LlamaKvCacheNative.ReadKvCache(ctx);
+            return new VerdictResult(Verdict.Accept, bytes.Encode() + ";" + LlamaKvCacheNative.llama_n_ctx(ctx).ToString(CultureInfo.InvariantCulture));
         }
         finally
         {

@@ -1,4 +1,5 @@
 using Gguf.Architectures;
+using Gguf.LlamaCpp;
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Probe;
 using Gguf.Conformance.Support;
@@ -11,7 +12,7 @@ namespace Gguf.Conformance.Architectures;
 /// <summary>
 /// Issue 12, item 4: the KV cache bytes of <see cref="ModelPlan"/> equal llama.cpp's for the same context settings, to the
 /// byte: the sum of the cache's backend buffer sizes (<c>llama_kv_cache::total_size</c>) and the K and V tensor bytes
-/// (<c>size_k_bytes</c>, <c>size_v_bytes</c>), read from the context in the probe child (<see cref="ArchitectureNative"/>).
+/// (<c>size_k_bytes</c>, <c>size_v_bytes</c>), read from the context in the probe child (<see cref="LlamaKvCacheNative"/>).
 /// And the weight bytes equal what <see cref="ModelLoader"/> allocates. <c>GGUF_ARCH_CAMPAIGN=1</c> runs every cache type
 /// with every setting.
 /// </summary>
@@ -31,7 +32,6 @@ public sealed class KvCacheConformanceTests(ProbeFixture fixture) : IClassFixtur
     [MemberData(nameof(Models))]
     public void KvCacheBytes_EqualLlamaCpp(string name)
     {
-        NativeLibraries.RequireOrSkip();
         if (!OperatingSystem.IsLinux())
         {
             Assert.Skip("reading llama.cpp's KV cache size calls its C++ methods by their Itanium-ABI names (Linux builds)");

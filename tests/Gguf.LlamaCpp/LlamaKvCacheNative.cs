@@ -1,9 +1,7 @@
-using Gguf.Format;
-using Gguf.Model;
 using System.Runtime.InteropServices;
-using Gguf.Conformance.Native;
 
-namespace Gguf.Conformance.Architectures;
+
+namespace Gguf.LlamaCpp;
 
 /// <summary>
 /// The libllama entry points the architecture tests need beyond <see cref="LlamaNative"/>: the context's memory and, to
@@ -12,9 +10,9 @@ namespace Gguf.Conformance.Architectures;
 /// <c>size_v_bytes</c> (the K and V tensors' bytes) and <c>llama_kv_cache_iswa::get_base/get_swa</c>. The memory's
 /// dynamic type is told from its vtable pointer, compared with the exported vtables.
 /// </summary>
-internal static unsafe partial class ArchitectureNative
+internal static unsafe partial class LlamaKvCacheNative
 {
-    static ArchitectureNative() => NativeLibraries.EnsureLoaded();
+    static LlamaKvCacheNative() => NativeLibraries.EnsureLoaded();
 
     [LibraryImport(NativeLibraries.Llama)]
     public static partial nint llama_get_memory(nint ctx);
