@@ -32,6 +32,8 @@ internal static class CliApp
         root.Subcommands.Add(InfoCommand.Create(console));
         root.Subcommands.Add(DumpCommand.Create(console));
         root.Subcommands.Add(VerifyCommand.Create(console));
+        root.Subcommands.Add(CheckCommand.Create(console));
+        root.Subcommands.Add(PlanCommand.Create(console));
         root.Subcommands.Add(LoadCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
         return root;

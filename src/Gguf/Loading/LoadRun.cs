@@ -12,7 +12,7 @@ namespace Gguf.Loading;
 
 public sealed partial class ModelLoader
 {
-    /// <summary>The state of one <see cref="Load"/> call.</summary>
+    /// <summary>The state of one <see cref="Load(GgufFile, IProgress{LoadProgress}?, CancellationToken)"/> call.</summary>
     private sealed class LoadRun
     {
         // In mmap mode the file's size is re-checked after every this many bytes a reader copies (see docs/loading.md).
@@ -51,7 +51,7 @@ public sealed partial class ModelLoader
         private long _peakRss;
         private volatile bool _failed;
 
-        public LoadRun(ModelLoader loader, GgufFile file, IProgress<LoadProgress>? progress, CancellationToken cancellationToken)
+        public LoadRun(ModelLoader loader, GgufFile file, IReadOnlyList<GgufTensorInfo> tensors, IProgress<LoadProgress>? progress, CancellationToken cancellationToken)
         {
             _loader = loader;
             _file = file;
@@ -63,7 +63,7 @@ public sealed partial class ModelLoader
             _chunkSize = _options.ChunkSize;
             _readers = _options.EffectiveReaders;
             _staged = !(_destination.IsHostMemory && _options.DirectHostWrites);
-            _plan = Plan(file, Math.Max(_options.TensorAlignment, 1), out _allocationBytes);
+            _plan = Plan(tensors, Math.Max(_options.TensorAlignment, 1), out _allocationBytes);
 
             _order = [.. _plan.OrderBy(t => t.SourceOffset)];
             _chunkStart = new long[_order.Length + 1];

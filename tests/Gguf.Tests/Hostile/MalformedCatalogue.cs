@@ -45,6 +45,9 @@ internal static class MalformedCatalogue
         [GgufErrorCode.SplitMismatch] = "multi-file (GgufModel); Model/GgufModelTests cover it",
         // Raised by typed getters, not by parsing; TypedGetterConfusionTests cover it.
         [GgufErrorCode.TypeMismatch] = "typed getters (TypedGetterConfusionTests)",
+        // Raised by the architecture layer's hyperparameter reader, not by parsing; Architectures/HyperparameterTests cover them.
+        [GgufErrorCode.MissingKey] = "hyperparameters (Architectures/HyperparameterTests)",
+        [GgufErrorCode.InvalidHyperparameter] = "hyperparameters (Architectures/HyperparameterTests)",
     };
 
     private static Dictionary<string, MalformedCase> Build()
