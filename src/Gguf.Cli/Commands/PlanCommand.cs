@@ -143,12 +143,12 @@ internal static class PlanCommand
             w.WriteNumber("context", plan.ContextLength);
             w.WriteNumber("streams", plan.Streams);
             w.WriteNumber("cells", plan.Cells);
-            w.WriteNumber("slidingWindowCells", plan.SlidingWindowCells);
-            w.WriteString("cacheTypeK", GgmlTypeInfo.Get(plan.Options.CacheTypeK).Name);
-            w.WriteString("cacheTypeV", GgmlTypeInfo.Get(plan.Options.CacheTypeV).Name);
-            w.WriteNumber("weightBytes", plan.WeightBytes);
-            w.WriteNumber("kvBytes", plan.KvBytes);
-            w.WriteNumber("totalBytes", plan.TotalBytes);
+            w.WriteNumber("sliding_window_cells", plan.SlidingWindowCells);
+            w.WriteString("cache_type_k", GgmlTypeInfo.Get(plan.Options.CacheTypeK).Name);
+            w.WriteString("cache_type_v", GgmlTypeInfo.Get(plan.Options.CacheTypeV).Name);
+            w.WriteNumber("weight_bytes", plan.WeightBytes);
+            w.WriteNumber("kv_bytes", plan.KvBytes);
+            w.WriteNumber("total_bytes", plan.TotalBytes);
             w.WriteStartArray("devices");
             for (int d = 0; d < plan.Devices.Count; d++)
             {
@@ -165,16 +165,16 @@ internal static class PlanCommand
                 w.WriteBoolean("input", d == plan.InputDevice);
                 w.WriteBoolean("output", d == plan.OutputDevice);
                 w.WriteNumber("tensors", p.Tensors.Count);
-                w.WriteNumber("weightBytes", p.WeightBytes);
-                w.WriteNumber("kvBytes", p.KvBytes);
-                w.WriteNumber("totalBytes", p.TotalBytes);
+                w.WriteNumber("weight_bytes", p.WeightBytes);
+                w.WriteNumber("kv_bytes", p.KvBytes);
+                w.WriteNumber("total_bytes", p.TotalBytes);
                 if (free[d] is long f)
                 {
-                    w.WriteNumber("freeBytes", f);
+                    w.WriteNumber("free_bytes", f);
                 }
                 else
                 {
-                    w.WriteNull("freeBytes");
+                    w.WriteNull("free_bytes");
                 }
 
                 w.WriteString("fits", Fits(p.TotalBytes, free[d]));

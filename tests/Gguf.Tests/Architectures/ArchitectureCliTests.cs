@@ -48,11 +48,11 @@ public sealed class ArchitectureCliTests : IDisposable
         Assert.Equal(2, devices.Length);
         Assert.Equal([0, 1], devices[0].GetProperty("layers").EnumerateArray().Select(e => e.GetInt32()));
         Assert.Equal("fits", devices[0].GetProperty("fits").GetString());
-        Assert.Equal(doc.RootElement.GetProperty("totalBytes").GetInt64(), devices.Sum(d => d.GetProperty("totalBytes").GetInt64()));
-        Assert.Equal(doc.RootElement.GetProperty("kvBytes").GetInt64(), devices.Sum(d => d.GetProperty("kvBytes").GetInt64()));
+        Assert.Equal(doc.RootElement.GetProperty("total_bytes").GetInt64(), devices.Sum(d => d.GetProperty("total_bytes").GetInt64()));
+        Assert.Equal(doc.RootElement.GetProperty("kv_bytes").GetInt64(), devices.Sum(d => d.GetProperty("kv_bytes").GetInt64()));
 
         // On the host, two layers of K and V: 512 cells of 64 values, 2 q8_0 blocks of 34 bytes each.
-        Assert.Equal(2 * 2 * 68 * 512, devices[0].GetProperty("kvBytes").GetInt64());
+        Assert.Equal(2 * 2 * 68 * 512, devices[0].GetProperty("kv_bytes").GetInt64());
     }
 
     [Fact]
