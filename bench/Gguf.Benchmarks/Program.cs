@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Running;
 using Gguf.Benchmarks;
+using Gguf.LlamaCpp;
 
 // quick: the interleaved in-process runner (docs/benchmarks.md); dequant: the dequantization runner; inputs: write and list the inputs;
 // anything else goes to BenchmarkDotNet, e.g. --filter '*Parse*'.
