@@ -295,7 +295,7 @@ public static unsafe class DequantRunner
     {
         long start = Stopwatch.GetTimestamp();
         action();
-        return Stopwatch.GetElapsedTime(start).TotalSeconds;
+        return (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency; // not TimeSpan: its 100 ns ticks would floor short decodes to 0
     }
 
     private static double Median(double[] values)

@@ -14,13 +14,13 @@ namespace Gguf.Cli.Commands;
 /// <c>gguf bench dequant FILE [--tensor NAME] [--threads N] [--json]</c>: per tensor, the median time to
 /// decode it to floats, ours against ggml's own <c>to_float</c> (loaded from libggml-base at run time when
 /// it can be found: <c>GGUF_GGML_BASE</c>, else the LLamaSharp.Backend.Cpu package in the NuGet cache).
-/// Both decode the same mapped bytes chunk by chunk into the same bounded buffer; with <c>--threads</c>
-/// both split the chunk's rows over that many threads.
+/// Both decode the same bytes chunk by chunk into the same bounded buffer; with <c>--threads</c> both
+/// split each chunk's blocks over that many threads.
 /// </summary>
 internal static class BenchDequantCommand
 {
-    /// <summary>Elements decoded per chunk: the buffer both sides fill (64 MiB of floats at most).</summary>
-    private const int ChunkElements = 16 << 20;
+    /// <summary>Elements decoded per chunk: the buffer both sides fill (16 MiB of floats, beyond L2).</summary>
+    private const int ChunkElements = 4 << 20;
 
     public static Command Create(CliConsole console)
     {
@@ -83,31 +83,70 @@ internal static class BenchDequantCommand
         return command;
     }
 
-    /// <summary>Times a tensor: a warm-up, then at least 5 runs and 0.2 s (at most 100 runs and 5 s) of each side, interleaved.</summary>
+    /// <summary>
+    /// Times a tensor, chunk by chunk: each chunk's bytes are copied from the mapping into a pinned buffer
+    /// (not timed; the CLI holds no pointer into the mapping to hand ggml), then decoded by both sides into
+    /// the same pinned output, in alternating order. A warm-up round, then at least 5 rounds and 0.2 s
+    /// (at most 100 rounds or 5 s); medians of the per-round totals.
+    /// </summary>
     internal static DequantTiming Measure(GgufFile file, GgufTensorInfo tensor, int threads, GgmlBase? ggml)
     {
-        int chunk = (int)Math.Min(tensor.ElementCount, ChunkElements / tensor.TypeInfo.BlockSize * tensor.TypeInfo.BlockSize);
-        float[] buffer = GC.AllocateUninitializedArray<float>(Math.Max(chunk, tensor.TypeInfo.BlockSize));
+        GgmlTypeInfo info = tensor.TypeInfo;
+        int chunk = (int)Math.Min(tensor.ElementCount, ChunkElements / info.BlockSize * info.BlockSize);
+        int chunkBytes = chunk / info.BlockSize * info.BytesPerBlock;
+        byte[] staging = GC.AllocateUninitializedArray<byte>(Math.Max(chunkBytes, 1), pinned: true);
+        float[] output = GC.AllocateUninitializedArray<float>(Math.Max(chunk, 1), pinned: true);
         GgmlBase.ToFloatFunction? toFloat = ggml?.ToFloat(tensor.Type);
-
-        void Ours() => Dequantizer.DequantizeChunks(file, tensor, buffer, static (_, _) => { }, threads);
-        void Theirs() => GgmlDecode(file, tensor, buffer, chunk, threads, toFloat!);
-
-        Ours();
-        if (toFloat is not null)
-        {
-            Theirs();
-        }
-
         var ours = new List<double>();
         var theirs = new List<double>();
         var budget = Stopwatch.StartNew();
-        while (ours.Count < 100 && (ours.Count < 5 || budget.Elapsed.TotalSeconds < 0.2) && (ours.Count < 5 || budget.Elapsed.TotalSeconds < 5))
+        for (int round = 0; ; round++)
         {
-            ours.Add(Time(Ours));
+            double oursRound = 0, theirsRound = 0;
+            using (GgufTensorData data = file.GetTensorData(tensor))
+            {
+                for (long first = 0; first < tensor.ElementCount; first += chunk)
+                {
+                    int count = (int)Math.Min(chunk, tensor.ElementCount - first);
+                    int bytes = count / info.BlockSize * info.BytesPerBlock;
+                    data.GetChunk(first / info.BlockSize * info.BytesPerBlock, bytes).CopyTo(staging);
+                    bool oursFirst = round % 2 == 0;
+                    if (!oursFirst && toFloat is not null)
+                    {
+                        theirsRound += Time(() => Split(info, count, threads, (start, n) => toFloat(
+                            Marshal.UnsafeAddrOfPinnedArrayElement(staging, start / info.BlockSize * info.BytesPerBlock),
+                            Marshal.UnsafeAddrOfPinnedArrayElement(output, start),
+                            n)));
+                    }
+
+                    oursRound += Time(() => Split(info, count, threads, (start, n) => Dequantizer.Dequantize(
+                        info.Type,
+                        staging.AsSpan(start / info.BlockSize * info.BytesPerBlock, n / info.BlockSize * info.BytesPerBlock),
+                        output.AsSpan(start, n))));
+                    if (oursFirst && toFloat is not null)
+                    {
+                        theirsRound += Time(() => Split(info, count, threads, (start, n) => toFloat(
+                            Marshal.UnsafeAddrOfPinnedArrayElement(staging, start / info.BlockSize * info.BytesPerBlock),
+                            Marshal.UnsafeAddrOfPinnedArrayElement(output, start),
+                            n)));
+                    }
+                }
+            }
+
+            if (round == 0)
+            {
+                continue; // warm-up: first touches, JIT, ggml's lazy tables
+            }
+
+            ours.Add(oursRound);
             if (toFloat is not null)
             {
-                theirs.Add(Time(Theirs));
+                theirs.Add(theirsRound);
+            }
+
+            if (ours.Count >= 100 || (ours.Count >= 5 && budget.Elapsed.TotalSeconds >= 0.2))
+            {
+                break;
             }
         }
 
@@ -117,51 +156,32 @@ internal static class BenchDequantCommand
         return new DequantTiming(tensor.Name, tensor.TypeInfo.Name, tensor.ElementCount, oursNs, ggmlNs, ggmlNs / oursNs);
     }
 
-    /// <summary>ggml's decoder over the same chunks of the mapping into the same buffer, rows split over the threads.</summary>
-    private static void GgmlDecode(GgufFile file, GgufTensorInfo tensor, float[] buffer, int chunk, int threads, GgmlBase.ToFloatFunction decode)
+    /// <summary>Runs <paramref name="decode"/>(first element, count) over <paramref name="count"/> elements, in whole blocks split over the threads.</summary>
+    private static void Split(GgmlTypeInfo info, int count, int threads, Action<int, int> decode)
     {
-        GgmlTypeInfo info = tensor.TypeInfo;
-        using GgufTensorData data = file.GetTensorData(tensor);
-
-        // ggml reads the mapped bytes in place (valid while `data` holds its lease) and writes the pinned buffer.
-        nint source = data.Range.DangerousGetAddress();
-        GCHandle pin = GCHandle.Alloc(buffer, GCHandleType.Pinned);
-        try
+        int blocks = count / info.BlockSize;
+        if (threads == 1 || blocks < 2)
         {
-            nint destination = pin.AddrOfPinnedObject();
-            for (long first = 0; first < tensor.ElementCount; first += chunk)
+            decode(0, count);
+            return;
+        }
+
+        int perPart = (blocks + threads - 1) / threads;
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
+        {
+            int start = part * perPart, end = Math.Min(blocks, start + perPart);
+            if (start < end)
             {
-                int count = (int)Math.Min(chunk, tensor.ElementCount - first);
-                nint x = source + (nint)(first / info.BlockSize * info.BytesPerBlock);
-                if (threads == 1)
-                {
-                    decode(x, destination, count);
-                    continue;
-                }
-
-                int blocks = count / info.BlockSize;
-                int perPart = (blocks + threads - 1) / threads;
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
-                {
-                    int start = part * perPart, end = Math.Min(blocks, start + perPart);
-                    if (start < end)
-                    {
-                        decode(x + ((nint)start * info.BytesPerBlock), destination + ((nint)start * info.BlockSize * sizeof(float)), (long)(end - start) * info.BlockSize);
-                    }
-                });
+                decode(start * info.BlockSize, (end - start) * info.BlockSize);
             }
-        }
-        finally
-        {
-            pin.Free();
-        }
+        });
     }
 
     private static double Time(Action action)
     {
         long start = Stopwatch.GetTimestamp();
         action();
-        return Stopwatch.GetElapsedTime(start).TotalSeconds;
+        return (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency; // not TimeSpan: its 100 ns ticks would floor short decodes to 0
     }
 
     private static double Median(List<double> values)
@@ -184,8 +204,8 @@ internal static class BenchDequantCommand
                 writer.WriteString("tensor", row.Tensor);
                 writer.WriteString("type", row.Type);
                 writer.WriteNumber("elements", row.Elements);
-                writer.WriteNumber("median_ns_per_element", Math.Round(row.NanosecondsPerElement, 4));
-                WriteNullable(writer, "ggml_median_ns_per_element", row.GgmlNanosecondsPerElement, 4);
+                writer.WriteNumber("median_ns_per_element", Math.Round(row.NanosecondsPerElement, 6));
+                WriteNullable(writer, "ggml_median_ns_per_element", row.GgmlNanosecondsPerElement, 6);
                 WriteNullable(writer, "ratio", row.Ratio, 3);
                 writer.WriteEndObject();
             }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace Gguf.Quantization;
 
@@ -15,6 +16,7 @@ internal static class ScalarKernels
 
     // ---- plain element types (ggml has to_float only for F16 and BF16; the others are C casts)
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void F32(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int i = 0; i < destination.Length; i++)
@@ -23,6 +25,7 @@ internal static class ScalarKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void F16(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int i = 0; i < destination.Length; i++)
@@ -31,6 +34,7 @@ internal static class ScalarKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BF16(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int i = 0; i < destination.Length; i++)
@@ -39,6 +43,7 @@ internal static class ScalarKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void I8(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int i = 0; i < destination.Length; i++)
@@ -47,6 +52,7 @@ internal static class ScalarKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void I16(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int i = 0; i < destination.Length; i++)
@@ -55,6 +61,7 @@ internal static class ScalarKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void I32(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int i = 0; i < destination.Length; i++)
@@ -63,6 +70,7 @@ internal static class ScalarKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void I64(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int i = 0; i < destination.Length; i++)
@@ -71,6 +79,7 @@ internal static class ScalarKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void F64(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int i = 0; i < destination.Length; i++)
@@ -82,6 +91,7 @@ internal static class ScalarKernels
     // ---- blocks of 32..128 with one scale
 
     /// <summary>Q4_0: fp16 d, 16 bytes of nibbles; low nibbles are elements 0–15, high ones 16–31; x = (q − 8)·d.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q4_0(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int b = 0; b < destination.Length / 32; b++)
@@ -98,6 +108,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>Q4_1: fp16 d and m, 16 bytes of nibbles; x = q·d + m.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q4_1(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int b = 0; b < destination.Length / 32; b++)
@@ -115,6 +126,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>Q5_0: fp16 d, 32 high bits, 16 bytes of nibbles; x = (q − 16)·d.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q5_0(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int b = 0; b < destination.Length / 32; b++)
@@ -134,6 +146,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>Q5_1: fp16 d and m, 32 high bits, 16 bytes of nibbles; x = q·d + m.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q5_1(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int b = 0; b < destination.Length / 32; b++)
@@ -154,14 +167,17 @@ internal static class ScalarKernels
     }
 
     /// <summary>Q8_0: fp16 d, 32 signed bytes; x = q·d.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q8_0(ReadOnlySpan<byte> source, Span<float> destination) => Int8Blocks(source, destination, 34, 2);
 
     /// <summary>
     /// Q8_1: fp16 d, fp16 s (d·Σq, a dot-product helper), 32 signed bytes. ggml has no <c>to_float</c> for
     /// it; by its block definition x = q·d, and s plays no part.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q8_1(ReadOnlySpan<byte> source, Span<float> destination) => Int8Blocks(source, destination, 36, 4);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Int8Blocks(ReadOnlySpan<byte> source, Span<float> destination, int blockBytes, int quantsAt)
     {
         for (int b = 0; b < destination.Length / 32; b++)
@@ -177,6 +193,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>Q1_0: fp16 d, 128 sign bits (element j is bit j%8 of byte j/8); x = bit ? d : −d.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q1_0(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int b = 0; b < destination.Length / 128; b++)
@@ -193,6 +210,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>Q2_0: fp16 d, 64 two-bit codes (element j is bits 2·(j%4) of byte j/4); x = (q − 1)·d.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q2_0(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int b = 0; b < destination.Length / 64; b++)
@@ -209,6 +227,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>MXFP4: an E8M0 exponent, 16 bytes of FP4 (E2M1) codes; x = table[code]·2^(e−128).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MXFP4(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ReadOnlySpan<sbyte> values = QuantTables.Mxfp4Values;
@@ -226,6 +245,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>NVFP4: four UE4M3 scales, then 4 sub-blocks of 16 FP4 codes (8 bytes each, low nibbles first).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void NVFP4(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ReadOnlySpan<sbyte> values = QuantTables.Mxfp4Values;
@@ -247,6 +267,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>IQ4_NL: fp16 d, 16 bytes of codes into a non-linear table; x = d·table[code].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ4_NL(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ReadOnlySpan<sbyte> values = QuantTables.Iq4NlValues;
@@ -266,6 +287,7 @@ internal static class ScalarKernels
     // ---- k-quants: super-blocks of 256
 
     /// <summary>Q2_K: 16 scale/min nibble pairs, 64 bytes of 2-bit codes, fp16 d and dmin; x = d·sc·q − dmin·m.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q2_K(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int b = 0; b < destination.Length / 256; b++)
@@ -308,6 +330,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>Q3_K: 32 bytes of high bits, 64 bytes of 2-bit codes, 12 bytes of scales, fp16 d; x = d·(sc−32)·(q − 4·!h).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q3_K(ReadOnlySpan<byte> source, Span<float> destination)
     {
         Span<int> scales = stackalloc int[16];
@@ -347,6 +370,7 @@ internal static class ScalarKernels
             : ((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4), (q[j + 4] >> 4) | ((q[j] >> 6) << 4));
 
     /// <summary>Q4_K: fp16 d and dmin, 12 bytes of 6-bit scales/mins, 128 bytes of nibbles; x = d·sc·q − dmin·m.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q4_K(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int b = 0; b < destination.Length / 256; b++)
@@ -373,6 +397,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>Q5_K: as Q4_K plus 32 bytes of fifth bits (bit 2j and 2j+1 for the j-th 64 elements).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q5_K(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int b = 0; b < destination.Length / 256; b++)
@@ -402,6 +427,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>Q6_K: 128 bytes of low nibbles, 64 of high 2-bit parts, 16 signed scales, fp16 d; x = d·sc·(q − 32).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q6_K(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int b = 0; b < destination.Length / 256; b++)
@@ -436,6 +462,7 @@ internal static class ScalarKernels
     /// <c>to_float</c> for it; this follows its block definition, as ggml's exported
     /// <c>dequantize_row_q8_K</c> does: x = d·q.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q8_K(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int b = 0; b < destination.Length / 256; b++)
@@ -451,6 +478,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>IQ4_XS: fp16 d, 16 bits of high scale parts, 4 bytes of low parts, 128 bytes of codes; x = d·(ls−32)·table[code].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ4_XS(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ReadOnlySpan<sbyte> values = QuantTables.Iq4NlValues;
@@ -480,6 +508,7 @@ internal static class ScalarKernels
     /// TQ1_0: 48 bytes of five base-3 digits each, 4 bytes of four digits each, fp16 d; digit n of byte q is
     /// ((q·3ⁿ mod 256)·3) >> 8; x = (digit − 1)·d.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TQ1_0(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ReadOnlySpan<byte> powers = [1, 3, 9, 27, 81, 243];
@@ -513,6 +542,7 @@ internal static class ScalarKernels
     private static int Trit(byte packed, byte power) => ((byte)(packed * power) * 3) >> 8;
 
     /// <summary>TQ2_0: 64 bytes of 2-bit codes (4 per byte, 32-byte groups), fp16 d; x = (q − 1)·d.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TQ2_0(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int b = 0; b < destination.Length / 256; b++)
@@ -547,6 +577,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>IQ2_XXS: fp16 d, then per 32 elements 4 grid bytes and a 32-bit word of 4×7 sign bits and a 4-bit scale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ2_XXS(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ReadOnlySpan<byte> grid = QuantTables.Iq2XxsGrid;
@@ -570,6 +601,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>IQ2_XS: fp16 d, 32 words of 9-bit grid index and 7 sign bits, 8 bytes of two 4-bit scales.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ2_XS(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ReadOnlySpan<byte> grid = QuantTables.Iq2XsGrid;
@@ -594,6 +626,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>IQ2_S: fp16 d, 32 grid bytes, 32 sign bytes, 8 bytes of 2-bit index extensions, 8 scale bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ2_S(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ReadOnlySpan<byte> grid = QuantTables.Iq2SGrid;
@@ -619,6 +652,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>IQ3_XXS: fp16 d, 64 grid bytes (4-wide grid), then per 32 elements a word of 4×7 sign bits and a 4-bit scale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ3_XXS(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ReadOnlySpan<byte> grid = QuantTables.Iq3XxsGrid;
@@ -643,6 +677,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>IQ3_S: fp16 d, 64 grid bytes, 8 bytes of ninth index bits, 32 sign bytes, 4 bytes of two 4-bit scales.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ3_S(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ReadOnlySpan<byte> grid = QuantTables.Iq3SGrid;
@@ -670,6 +705,7 @@ internal static class ScalarKernels
     }
 
     /// <summary>IQ1_S: fp16 d, 32 grid bytes, 8 words of 4×3 index bits, a 3-bit scale and a delta sign; x = dl·(grid ± 1/8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ1_S(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ReadOnlySpan<sbyte> grid = QuantTables.Iq1SGrid;
@@ -699,6 +735,7 @@ internal static class ScalarKernels
     /// IQ1_M: 32 grid bytes, 16 bytes of 2×(3 index bits + delta sign), 8 bytes holding eight pairs of 3-bit
     /// scales and, in their top nibbles, the fp16 super-block scale.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ1_M(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ReadOnlySpan<sbyte> grid = QuantTables.Iq1SGrid;

@@ -11,6 +11,7 @@ internal static partial class SimdKernels
     private static readonly Vector128<sbyte> Iq4NlTable = Table16(QuantTables.Iq4NlValues);
     private static readonly Vector128<sbyte> Fp4Table = Table16(QuantTables.Mxfp4Values);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q4_0(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -26,6 +27,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q4_1(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -40,6 +42,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q5_0(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -58,6 +61,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q5_1(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -74,10 +78,13 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q8_0(ReadOnlySpan<byte> source, Span<float> destination) => Int8Blocks(source, destination, 34, 2);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q8_1(ReadOnlySpan<byte> source, Span<float> destination) => Int8Blocks(source, destination, 36, 4);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Int8Blocks(ReadOnlySpan<byte> source, Span<float> destination, nuint blockBytes, nuint quantsAt)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -91,6 +98,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q1_0(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -109,6 +117,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q2_0(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -128,6 +137,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MXFP4(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -143,6 +153,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void NVFP4(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -164,6 +175,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ4_NL(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);

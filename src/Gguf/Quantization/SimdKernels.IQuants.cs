@@ -34,6 +34,7 @@ internal static partial class SimdKernels
         return Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(both).AsByte()));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ2_XXS(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -59,6 +60,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ2_XS(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -84,6 +86,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ2_S(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -111,6 +114,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ3_XXS(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -137,6 +141,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ3_S(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -165,6 +170,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ1_S(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -194,6 +200,7 @@ internal static partial class SimdKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Delta(int signBit) => Vector256.Create(BitConverter.Int32BitsToSingle(0x3E000000 | (signBit & int.MinValue)));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ1_M(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);

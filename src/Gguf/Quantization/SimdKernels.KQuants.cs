@@ -8,6 +8,7 @@ namespace Gguf.Quantization;
 /// <summary>The super-block types of 256 elements: k-quants, IQ4_XS and the ternary types.</summary>
 internal static partial class SimdKernels
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q2_K(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -34,6 +35,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q3_K(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -89,6 +91,7 @@ internal static partial class SimdKernels
             ? (Unsafe.Add(ref q, j) & 63, Unsafe.Add(ref q, j + 4) & 63)
             : ((Unsafe.Add(ref q, j + 4) & 0xF) | ((Unsafe.Add(ref q, j - 4) >> 6) << 4), (Unsafe.Add(ref q, j + 4) >> 4) | ((Unsafe.Add(ref q, j) >> 6) << 4));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q4_K(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -114,6 +117,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q5_K(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -143,6 +147,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q6_K(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -174,6 +179,7 @@ internal static partial class SimdKernels
         Scaled(values.AsSByte().GetUpper(), d * (sbyte)Unsafe.Add(ref sc, k + 1), ref Unsafe.Add(ref y, 16));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q8_K(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -189,6 +195,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IQ4_XS(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -210,6 +217,7 @@ internal static partial class SimdKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TQ1_0(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -261,6 +269,7 @@ internal static partial class SimdKernels
         return Sse2.PackSignedSaturate(digits.GetLower(), digits.GetUpper());
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TQ2_0(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);

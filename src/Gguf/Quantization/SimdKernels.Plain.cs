@@ -8,8 +8,10 @@ namespace Gguf.Quantization;
 /// <summary>The plain element types: the vector loop, then the scalar kernel for the remainder.</summary>
 internal static partial class SimdKernels
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void F32(ReadOnlySpan<byte> source, Span<float> destination) => MemoryMarshal.Cast<byte, float>(source).CopyTo(destination);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void F16(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -24,6 +26,7 @@ internal static partial class SimdKernels
         ScalarKernels.F16(source[(int)(2 * n)..], destination[(int)n..]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BF16(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -38,6 +41,7 @@ internal static partial class SimdKernels
         ScalarKernels.BF16(source[(int)(2 * n)..], destination[(int)n..]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void I8(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -51,6 +55,7 @@ internal static partial class SimdKernels
         ScalarKernels.I8(source[(int)n..], destination[(int)n..]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void I16(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -64,6 +69,7 @@ internal static partial class SimdKernels
         ScalarKernels.I16(source[(int)(2 * n)..], destination[(int)n..]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void I32(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
@@ -78,6 +84,7 @@ internal static partial class SimdKernels
         ScalarKernels.I32(source[(int)(4 * n)..], destination[(int)n..]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void I64(ReadOnlySpan<byte> source, Span<float> destination)
     {
         nuint n = 0;
@@ -96,6 +103,7 @@ internal static partial class SimdKernels
         ScalarKernels.I64(source[(int)(8 * n)..], destination[(int)n..]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void F64(ReadOnlySpan<byte> source, Span<float> destination)
     {
         ref byte x = ref MemoryMarshal.GetReference(source);

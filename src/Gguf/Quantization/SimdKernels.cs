@@ -14,7 +14,9 @@ namespace Gguf.Quantization;
 /// Loads and stores go through <c>ref</c> arithmetic without bounds checks: every kernel is entered with
 /// <c>source.Length == blocks · bytesPerBlock</c> and <c>destination.Length == blocks · blockSize</c>
 /// (<see cref="DequantKernels"/> and <see cref="Dequantizer"/> check it), and each touches only its
-/// blocks' bytes and elements.
+/// blocks' bytes and elements. The kernels are compiled fully optimized on first use
+/// (<c>AggressiveOptimization</c>): a model's tensors are often decoded once each, and tier-0 code, with
+/// nothing inlined, would run the vector helpers as calls.
 /// </remarks>
 internal static partial class SimdKernels
 {

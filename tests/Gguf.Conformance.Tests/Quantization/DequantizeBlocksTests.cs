@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
-using Gguf.Conformance.Native;
+using Gguf.LlamaCpp;
+using Gguf.Testing;
 using Gguf.Format;
 using Gguf.Quantization;
 
@@ -56,7 +57,7 @@ public sealed unsafe class DequantizeBlocksTests
     [Fact]
     public void TypeTraits_LayoutMatchesTheAccessors_AndToFloatIsWhereExpected()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         var problems = new List<string>();
         for (int id = 0; id < GgmlTypeInfo.TypeIdCount; id++)
         {
@@ -93,7 +94,7 @@ public sealed unsafe class DequantizeBlocksTests
     [MemberData(nameof(NativeTypes))]
     public void RandomBlocks_SameBitsAsGgml(string typeName)
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         var type = Enum.Parse<GgmlType>(typeName);
         int blocks = GgmlTypeInfo.Get(type).BlockSize == 1 ? 4096 : 97;
         for (int seed = 1; seed <= 3; seed++)
@@ -107,7 +108,7 @@ public sealed unsafe class DequantizeBlocksTests
     [MemberData(nameof(NativeTypes))]
     public void SpecialScales_SameBitsAsGgml(string typeName)
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         var type = Enum.Parse<GgmlType>(typeName);
         byte[] bytes = TestBlocks.SpecialScales(type, seed: 11);
         Assert.Null(GgmlDequant.CompareAll(type, bytes));
@@ -117,7 +118,7 @@ public sealed unsafe class DequantizeBlocksTests
     [MemberData(nameof(QuantizableTypes))]
     public void BlocksQuantizedByGgml_SameBitsAsGgml(string typeName)
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         var type = Enum.Parse<GgmlType>(typeName);
         byte[] bytes = TestBlocks.QuantizedByGgml(type, seed: 5);
         Assert.Null(GgmlDequant.CompareAll(type, bytes));

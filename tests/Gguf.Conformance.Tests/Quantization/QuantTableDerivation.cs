@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
-using Gguf.Conformance.Native;
+using Gguf.LlamaCpp;
+using Gguf.Testing;
 using Gguf.Format;
 using Gguf.Quantization;
 
@@ -21,7 +22,7 @@ public sealed class QuantTableDerivation
     [Fact]
     public void DerivedTables_EqualTheCommittedTables()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         var tables = Derive();
         if (Environment.GetEnvironmentVariable("GGUF_WRITE_QUANT_TABLES") == "1")
         {
@@ -41,7 +42,7 @@ public sealed class QuantTableDerivation
     [Fact]
     public void SignBytes_FollowTheParityRule_AsGgmlDecodes()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
 
         // IQ2_XS words are (7 sign bits << 9) | grid index; with d = 8 and scale 0 the block scale is 1, and
         // every grid magnitude is positive, so the sign of each output is the decoded sign bit.

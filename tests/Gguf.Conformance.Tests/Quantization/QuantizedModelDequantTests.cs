@@ -1,5 +1,6 @@
 using Gguf.Conformance.Models;
-using Gguf.Conformance.Native;
+using Gguf.LlamaCpp;
+using Gguf.Testing;
 using Gguf.Conformance.Support;
 
 namespace Gguf.Conformance.Quantization;
@@ -50,7 +51,7 @@ public sealed class QuantizedModelDequantTests(TinyModelFixture models) : IClass
     [MemberData(nameof(Cases))]
     public void EveryTensor_DecodesToGgmlsBits(string arch, string fileType)
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         int ftype = FileTypes.Single(f => f.Name == fileType).Ftype;
         string output = Path.Combine(models.Folder, $"dequant-{arch}-{fileType}.gguf");
         try

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
-using Gguf.Conformance.Native;
+using Gguf.LlamaCpp;
+using Gguf.Testing;
 using Gguf.Format;
 
 namespace Gguf.Conformance.Quantization;

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Gguf.Conformance.Native;
+namespace Gguf.LlamaCpp;
 
 /// <summary>
 /// <c>struct ggml_type_traits</c> (ggml.h): <c>const char * type_name</c> at 0, <c>int64_t blck_size</c> at 8,
