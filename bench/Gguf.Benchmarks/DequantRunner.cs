@@ -143,7 +143,7 @@ public static unsafe class DequantRunner
         MemoryMarshal.AsBytes(a.AsSpan(0, n)).SequenceEqual(MemoryMarshal.AsBytes(b.AsSpan(0, n)));
 
     /// <summary>
-    /// A 1 GiB-output Q4_K tensor (256 Mi elements, 288 MiB of blocks) in a GGUF file, decoded through the
+    /// A 1 GiB-output Q4_K tensor (256 Mi elements, 144 MiB of blocks) in a GGUF file, decoded through the
     /// mapping by <paramref name="threads"/> threads, against memcpy of 1 GiB (Buffer.MemoryCopy, one thread,
     /// and <paramref name="threads"/> threads over halves).
     /// </summary>
