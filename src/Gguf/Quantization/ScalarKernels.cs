@@ -14,6 +14,12 @@ internal static class ScalarKernels
 {
     private static float Half(ReadOnlySpan<byte> bytes, int offset) => ScaleFormats.HalfToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes[offset..]));
 
+    /// <summary>
+    /// product + offset, where a NaN product wins over a NaN offset: ggml's x86 code returns the first
+    /// operand's NaN, and a commutative add may be emitted with its operands either way round.
+    /// </summary>
+    private static float PlusOffset(float product, float offset) => float.IsNaN(product) ? product : product + offset;
+
     // ---- plain element types (ggml has to_float only for F16 and BF16; the others are C casts)
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -107,7 +113,7 @@ internal static class ScalarKernels
         }
     }
 
-    /// <summary>Q4_1: fp16 d and m, 16 bytes of nibbles; x = q·d + m.</summary>
+    /// <summary>Q4_1: fp16 d and m, 16 bytes of nibbles; x = q·d + m (a NaN product wins over a NaN m).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q4_1(ReadOnlySpan<byte> source, Span<float> destination)
     {
@@ -119,8 +125,8 @@ internal static class ScalarKernels
             float m = Half(block, 2);
             for (int j = 0; j < 16; j++)
             {
-                y[j] = ((block[4 + j] & 0xF) * d) + m;
-                y[j + 16] = ((block[4 + j] >> 4) * d) + m;
+                y[j] = PlusOffset((block[4 + j] & 0xF) * d, m);
+                y[j + 16] = PlusOffset((block[4 + j] >> 4) * d, m);
             }
         }
     }
@@ -160,8 +166,8 @@ internal static class ScalarKernels
             {
                 int low = (int)(((high >> j) << 4) & 0x10);
                 int upper = (int)((high >> (j + 12)) & 0x10);
-                y[j] = (((block[8 + j] & 0xF) | low) * d) + m;
-                y[j + 16] = (((block[8 + j] >> 4) | upper) * d) + m;
+                y[j] = PlusOffset(((block[8 + j] & 0xF) | low) * d, m);
+                y[j + 16] = PlusOffset(((block[8 + j] >> 4) | upper) * d, m);
             }
         }
     }

@@ -39,20 +39,25 @@ internal static partial class SimdKernels
         }
     }
 
-    /// <summary>y[0..16) = (float)q · scale + offset.</summary>
+    /// <summary>
+    /// y[0..16) = (float)q · scale + offset. When both the product and the offset are NaN, ggml's x86 code
+    /// returns the product's NaN (the first operand of its add); the JIT may order a commutative add's
+    /// operands either way, so a NaN product is selected explicitly.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ScaledPlus(Vector128<sbyte> q, float scale, float offset, ref float y)
     {
         if (Avx512F.IsSupported)
         {
-            Vector512<float> f = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(q));
-            ((f * Vector512.Create(scale)) + Vector512.Create(offset)).StoreUnsafe(ref y);
+            Vector512<float> product = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(q)) * Vector512.Create(scale);
+            Vector512.ConditionalSelect(Vector512.Equals(product, product), product + Vector512.Create(offset), product).StoreUnsafe(ref y);
         }
         else
         {
             Vector256<float> s = Vector256.Create(scale), o = Vector256.Create(offset);
-            ((Low8(q) * s) + o).StoreUnsafe(ref y);
-            ((High8(q) * s) + o).StoreUnsafe(ref y, 8);
+            Vector256<float> low = Low8(q) * s, high = High8(q) * s;
+            Vector256.ConditionalSelect(Vector256.Equals(low, low), low + o, low).StoreUnsafe(ref y);
+            Vector256.ConditionalSelect(Vector256.Equals(high, high), high + o, high).StoreUnsafe(ref y, 8);
         }
     }
 
