@@ -49,6 +49,20 @@ internal static class ScaleFormats
         return (Vector256.ConditionalSelect(isSubnormal, subnormal.AsUInt32(), normal.AsUInt32()) | sign).AsSingle();
     }
 
+    /// <summary>Sixteen halves (zero-extended into 32-bit lanes) to singles, the same arithmetic as <see cref="HalfToSingle(ushort)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> HalfToSingle(Vector512<uint> halves)
+    {
+        Vector512<uint> magnitude = halves & Vector512.Create(0x7FFFu);
+        Vector512<uint> sign = (halves & Vector512.Create(0x8000u)) << 16;
+        Vector512<float> normal = Vector512.Multiply(
+            ((magnitude << 13) + Vector512.Create(0x70000000u)).AsSingle(),
+            Vector512.Create(HalfExponentRebase));
+        Vector512<float> subnormal = Vector512.Subtract((magnitude | Vector512.Create(0x3F000000u)).AsSingle(), Vector512.Create(0.5f));
+        Vector512<uint> isSubnormal = Vector512.LessThan(magnitude, Vector512.Create(0x0400u));
+        return (Vector512.ConditionalSelect(isSubnormal, subnormal.AsUInt32(), normal.AsUInt32()) | sign).AsSingle();
+    }
+
     /// <summary>bfloat16 to single: the 16 bits become the high half, unchanged (a NaN stays signalling).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float BFloat16ToSingle(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);

@@ -16,14 +16,23 @@ internal static partial class SimdKernels
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
         ref float y = ref MemoryMarshal.GetReference(destination);
-        nuint n = (nuint)destination.Length & ~(nuint)7;
-        for (nuint i = 0; i < n; i += 8)
+        nuint i = 0;
+        if (Avx512F.IsSupported)
+        {
+            for (nuint n = (nuint)destination.Length & ~(nuint)15; i < n; i += 16)
+            {
+                Vector512<uint> halves = Avx512F.ConvertToVector512UInt32(Vector256.LoadUnsafe(ref x, 2 * i).AsUInt16());
+                ScaleFormats.HalfToSingle(halves).StoreUnsafe(ref y, i);
+            }
+        }
+
+        for (nuint n = (nuint)destination.Length & ~(nuint)7; i < n; i += 8)
         {
             Vector256<uint> halves = Avx2.ConvertToVector256Int32(Load16(ref x, 2 * i).AsUInt16()).AsUInt32();
             ScaleFormats.HalfToSingle(halves).StoreUnsafe(ref y, i);
         }
 
-        ScalarKernels.F16(source[(int)(2 * n)..], destination[(int)n..]);
+        ScalarKernels.F16(source[(int)(2 * i)..], destination[(int)i..]);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -31,14 +40,23 @@ internal static partial class SimdKernels
     {
         ref byte x = ref MemoryMarshal.GetReference(source);
         ref float y = ref MemoryMarshal.GetReference(destination);
-        nuint n = (nuint)destination.Length & ~(nuint)7;
-        for (nuint i = 0; i < n; i += 8)
+        nuint i = 0;
+        if (Avx512F.IsSupported)
+        {
+            for (nuint n = (nuint)destination.Length & ~(nuint)15; i < n; i += 16)
+            {
+                Vector512<uint> bits = Avx512F.ConvertToVector512UInt32(Vector256.LoadUnsafe(ref x, 2 * i).AsUInt16());
+                (bits << 16).AsSingle().StoreUnsafe(ref y, i);
+            }
+        }
+
+        for (nuint n = (nuint)destination.Length & ~(nuint)7; i < n; i += 8)
         {
             Vector256<uint> bits = Avx2.ConvertToVector256Int32(Load16(ref x, 2 * i).AsUInt16()).AsUInt32();
             (bits << 16).AsSingle().StoreUnsafe(ref y, i);
         }
 
-        ScalarKernels.BF16(source[(int)(2 * n)..], destination[(int)n..]);
+        ScalarKernels.BF16(source[(int)(2 * i)..], destination[(int)i..]);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
