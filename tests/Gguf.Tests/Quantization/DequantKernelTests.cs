@@ -62,6 +62,30 @@ public sealed class DequantKernelTests
     }
 
     [Fact]
+    public void ForceScalar_RunsTheScalarKernels_WithTheSameBits()
+    {
+        byte[] source = DequantData.RandomBlocks(GgmlType.Q6_K, 9, seed: 6);
+        var simd = new float[9 * 256];
+        var scalar = new float[9 * 256];
+        Dequantizer.Dequantize(GgmlType.Q6_K, source, simd);
+        bool before = DequantKernels.ForceScalar;
+        try
+        {
+            // Process-wide, but harmless to tests running alongside: both paths give the same bits.
+            DequantKernels.ForceScalar = true;
+            Assert.False(DequantKernels.RunsSimd(GgmlType.Q6_K));
+            Assert.Same(DequantKernels.GetScalar(GgmlType.Q6_K), DequantKernels.Get(GgmlType.Q6_K));
+            Dequantizer.Dequantize(GgmlType.Q6_K, source, scalar);
+        }
+        finally
+        {
+            DequantKernels.ForceScalar = before;
+        }
+
+        DequantData.AssertSameBits(simd, scalar, "forced scalar");
+    }
+
+    [Fact]
     public void F16_EveryCode_EqualsDotNetsHalfConversion_NaNsMadeQuiet()
     {
         var codes = new ushort[65536];
