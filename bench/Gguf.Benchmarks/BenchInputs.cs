@@ -2,6 +2,7 @@ using System.Text;
 using Gguf.Format;
 using Gguf.LlamaCpp;
 using Gguf.Model;
+using Gguf.Testing;
 using Gguf.Writing;
 
 namespace Gguf.Benchmarks;
@@ -57,7 +58,7 @@ public static class BenchInputs
     /// <summary>samples/*.gguf of the repository (the README's tiny model), when present.</summary>
     public static IEnumerable<BenchInput> Samples()
     {
-        string? root = FindUp("Gguf.slnx") is string solution ? System.IO.Path.GetDirectoryName(solution) : null;
+        string? root = Repo.TryRoot;
         string? samples = root is null ? null : System.IO.Path.Combine(root, "samples");
         if (samples is null || !Directory.Exists(samples))
         {
@@ -70,10 +71,10 @@ public static class BenchInputs
         }
     }
 
-    /// <summary>The shared corpus (../shared/corpus from the repository root), or nothing when absent.</summary>
+    /// <summary>The shared corpus (<see cref="Gguf.Testing.Corpus"/>), or nothing when absent.</summary>
     public static IEnumerable<BenchInput> Corpus()
     {
-        string? directory = FindCorpus();
+        string? directory = Gguf.Testing.Corpus.Directory;
         if (directory is null)
         {
             yield break;
@@ -123,35 +124,6 @@ public static class BenchInputs
         }
 
         return !LlamaGguf.IsAvailable || LlamaGguf.Describe(path) is not null;
-    }
-
-    private static string? FindCorpus()
-    {
-        string? configured = Environment.GetEnvironmentVariable("GGUF_CORPUS");
-        if (!string.IsNullOrEmpty(configured))
-        {
-            return Directory.Exists(configured) ? configured : null;
-        }
-
-        return FindUp(System.IO.Path.Combine("shared", "corpus"));
-    }
-
-    /// <summary>The first <paramref name="relative"/> path that exists above the current or the program's directory.</summary>
-    private static string? FindUp(string relative)
-    {
-        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-        {
-            for (DirectoryInfo? d = new(start); d is not null; d = d.Parent)
-            {
-                string candidate = System.IO.Path.Combine(d.FullName, relative);
-                if (Directory.Exists(candidate) || File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-        }
-
-        return null;
     }
 
     private static BenchInput Ensure(string name, string kind, Action<string> write)

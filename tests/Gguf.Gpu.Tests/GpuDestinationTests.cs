@@ -1,5 +1,6 @@
 using Gguf.Loading;
 using Gguf.Model;
+using Gguf.Testing;
 using Gguf.Tests.Loading;
 using Xunit;
 

@@ -49,7 +49,7 @@ public sealed class NativeRoundTripTests
     public void LlamaCpp_WritesAndReadsBackEveryValueAndTensorType(uint alignment)
     {
         Requires.LlamaCpp();
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var rng = new Random(11);
         var kvs = EveryValueType();
         if (alignment != 32)

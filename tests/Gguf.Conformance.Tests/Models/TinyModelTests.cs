@@ -8,7 +8,7 @@ namespace Gguf.Conformance.Models;
 /// <summary>The tiny models, written once by our writer, shared by the tests of this class.</summary>
 public sealed class TinyModelFixture : IDisposable
 {
-    private readonly TempDir dir = new("gguf-conf-models");
+    private readonly TempDirectory dir = new("gguf-conf-models");
     private readonly Dictionary<string, string> paths = [];
     private readonly Lock gate = new();
 

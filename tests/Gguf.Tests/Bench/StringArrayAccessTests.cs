@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Gguf.Model;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 using Gguf.Writing;
 

@@ -1,4 +1,5 @@
 using Gguf.Cli;
+using Gguf.Testing;
 using Gguf.Tests.Hostile;
 using Gguf.Tests.Support;
 
@@ -19,7 +20,7 @@ public sealed class VerifyCatalogueTests : IDisposable
     public void Verify_MalformedClass_ExitsTwoWithCodeAndOffset(string name)
     {
         MalformedCase malformed = MalformedCatalogue.Cases[name];
-        string path = malformed.File.Length == 0 ? _temp.File("absent") : _temp.WriteBytes("case.gguf", malformed.File);
+        string path = malformed.File.Length == 0 ? _temp.File("absent") : _temp.Write("case.gguf", malformed.File);
         var output = new StringWriter();
         var error = new StringWriter();
 

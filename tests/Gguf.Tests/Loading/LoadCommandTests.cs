@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Gguf.Cli;
 using Gguf.Gpu;
+using Gguf.Testing;
 using Xunit;
 
 namespace Gguf.Tests.Loading;

@@ -1,6 +1,7 @@
 using Gguf.IO;
 using Gguf.Loading;
 using Gguf.Model;
+using Gguf.Testing;
 using Xunit;
 
 namespace Gguf.Tests.Loading;

@@ -6,36 +6,6 @@ using Xunit;
 
 namespace Gguf.Tests.Loading;
 
-/// <summary>A temporary directory deleted with its contents on dispose.</summary>
-public sealed class TempDirectory : IDisposable
-{
-    /// <param name="preferMemoryFileSystem">
-    /// Use /dev/shm when it exists: reading a hole of a sparse file there copies the zero page instead of
-    /// filling the page cache with zeros, which keeps multi-GiB sparse tests fast.
-    /// </param>
-    public TempDirectory(bool preferMemoryFileSystem = false)
-    {
-        string root = preferMemoryFileSystem && Directory.Exists("/dev/shm") ? "/dev/shm" : System.IO.Path.GetTempPath();
-        Path = System.IO.Path.Combine(root, "gguf-loading-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 /// <summary>A generated model: its path and every tensor's expected bytes.</summary>
 public sealed record TestModel(string Path, IReadOnlyList<(string Name, byte[] Bytes)> Tensors)
 {
