@@ -1,4 +1,5 @@
 using Gguf.Format;
+using Gguf.Testing;
 using Xunit;
 
 namespace Gguf.Tests.Hostile;

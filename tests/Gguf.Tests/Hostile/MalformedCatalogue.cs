@@ -1,5 +1,6 @@
 using System.Text;
 using Gguf.Format;
+using Gguf.Testing;
 
 namespace Gguf.Tests.Hostile;
 
