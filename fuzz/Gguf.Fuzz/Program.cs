@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using Gguf.Tests.Hostile;
+using Gguf.Testing;
 
 namespace Gguf.Fuzz;
 

@@ -1,6 +1,7 @@
 using Gguf.Format;
 using Gguf.IO;
 using Gguf.Model;
+using Gguf.Testing;
 using Xunit;
 
 namespace Gguf.Tests.Hostile;

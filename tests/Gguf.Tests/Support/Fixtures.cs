@@ -96,14 +96,6 @@ public static class Fixtures
         return bytes;
     }
 
-    /// <summary>Writes a file to memory.</summary>
-    public static byte[] ToBytes(this GgufWriter writer)
-    {
-        using var stream = new MemoryStream();
-        writer.WriteTo(stream);
-        return stream.ToArray();
-    }
-
     public static GgufFormatException Rejects(byte[] file, GgufErrorCode code, GgufReaderOptions? options = null)
     {
         var e = Assert.Throws<GgufFormatException>(() => GgufReader.Read(file, options));

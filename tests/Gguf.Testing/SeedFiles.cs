@@ -2,14 +2,14 @@ using Gguf.Format;
 using Gguf.Model;
 using Gguf.Writing;
 
-namespace Gguf.Tests.Hostile;
+namespace Gguf.Testing;
 
 /// <summary>
-/// Valid files made with our writer, shared by the tests and the fuzz seed corpus (fuzz/Gguf.Fuzz links
-/// this file): every tensor type, every value type, alignments, a tiny llama-shaped model, and real corpus
+/// Valid files made with our writer, shared by the tests and the fuzz seed corpus (fuzz/Gguf.Fuzz):
+/// every tensor type, every value type, alignments, a tiny llama-shaped model, and real corpus
 /// files shrunk to their first array elements (same keys, types and layout, a few KB).
 /// </summary>
-internal static class SeedFiles
+public static class SeedFiles
 {
     private static readonly (string Name, long Elements)[] SmallTensors = [("a", 3), ("b", 5), ("c", 1)];
 
@@ -23,15 +23,8 @@ internal static class SeedFiles
         yield return ("writer-tiny-llama", TinyLlama(random));
         yield return ("writer-v2-align1", Small(random, version: 2, alignment: 1));
         yield return ("writer-align64", Small(random, version: 3, alignment: 64));
-        yield return ("writer-empty", Build(new GgufWriter()));
-        yield return ("writer-metadata-only", Build(new GgufWriter().AddMetadata(GgufKeys.Architecture, GgufValue.String("test"))));
-    }
-
-    public static byte[] Build(GgufWriter writer)
-    {
-        using var stream = new MemoryStream();
-        writer.WriteTo(stream);
-        return stream.ToArray();
+        yield return ("writer-empty", new GgufWriter().ToBytes());
+        yield return ("writer-metadata-only", new GgufWriter().AddMetadata(GgufKeys.Architecture, GgufValue.String("test")).ToBytes());
     }
 
     public static byte[] AllTensorTypes(Random random, uint alignment)
@@ -48,7 +41,7 @@ internal static class SeedFiles
         }
 
         writer.AddTensor("scalar", GgmlType.F32, [], BitConverter.GetBytes(1.5f));
-        return Build(writer);
+        return writer.ToBytes();
     }
 
     public static byte[] AllValueTypes()
@@ -69,7 +62,7 @@ internal static class SeedFiles
             .AddMetadata("a.str", GgufValue.FromStrings(["a", "", "bc"]))
             .AddMetadata("a.empty", GgufValue.FromArray(Array.Empty<float>()))
             .AddMetadata("a.nested", GgufValue.FromArrays(GgufValue.FromArray(new short[] { 1, -1 }), GgufValue.FromStrings(["x"]), GgufValue.FromArrays(GgufValue.FromArray(new uint[] { 7 }))));
-        return Build(writer);
+        return writer.ToBytes();
     }
 
     public static byte[] Small(Random random, uint version, uint alignment)
@@ -84,7 +77,7 @@ internal static class SeedFiles
             writer.AddTensor(name, GgmlType.F16, [n], data);
         }
 
-        return Build(writer);
+        return writer.ToBytes();
     }
 
     public static byte[] TinyLlama(Random random)
@@ -124,7 +117,7 @@ internal static class SeedFiles
         Tensor("blk.0.ffn_up.weight", GgmlType.BF16, embd, 64);
         Tensor("output_norm.weight", GgmlType.F32, embd);
         Tensor("output.weight", GgmlType.F16, embd, vocab);
-        return Build(writer);
+        return writer.ToBytes();
     }
 
     /// <summary>A corpus file rewritten with every array cut to its first <paramref name="max"/> elements.</summary>
@@ -143,7 +136,7 @@ internal static class SeedFiles
             writer.AddTensor(tensor.Name, tensor.Type, tensor.DimensionsSpan, data.Bytes.ToArray());
         }
 
-        return Build(writer);
+        return writer.ToBytes();
     }
 
     private static GgufValue ShrinkArray(GgufArray array, int max)
