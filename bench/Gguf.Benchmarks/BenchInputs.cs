@@ -252,7 +252,7 @@ public static class BenchInputs
             }
         });
         using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-        writer.WriteTo(new HoleStream(file));
+        writer.WriteTo(new SparseFileStream(file));
     }
 
     private static void AddGeneral(GgufWriter writer, string architecture, string name)
@@ -338,54 +338,5 @@ public static class BenchInputs
         GgmlTypeInfo.TryGet((int)type, out GgmlTypeInfo info);
         info.TryGetByteSize(shape, out long size);
         writer.AddTensor(name, type, shape, new byte[size]);
-    }
-
-    /// <summary>Turns writes of all-zero buffers into seeks, so the file gets holes instead of zeros.</summary>
-    private sealed class HoleStream(FileStream inner) : Stream
-    {
-        private long _position;
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => _position;
-
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            if (buffer.Length >= 4096 && !buffer.ContainsAnyExcept((byte)0))
-            {
-                inner.Seek(buffer.Length, SeekOrigin.Current);
-            }
-            else
-            {
-                inner.Write(buffer);
-            }
-
-            _position += buffer.Length;
-        }
-
-        public override void Flush()
-        {
-            // A trailing hole needs the length set explicitly.
-            inner.SetLength(_position);
-            inner.Flush();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

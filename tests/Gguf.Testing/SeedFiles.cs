@@ -20,7 +20,7 @@ public static class SeedFiles
         yield return ("writer-all-tensor-types", AllTensorTypes(random, 32));
         yield return ("writer-all-tensor-types-align8", AllTensorTypes(random, 8));
         yield return ("writer-all-value-types", AllValueTypes());
-        yield return ("writer-tiny-llama", TinyLlama(random));
+        yield return ("writer-tiny-llama", TinyLlama(random.Next()));
         yield return ("writer-v2-align1", Small(random, version: 2, alignment: 1));
         yield return ("writer-align64", Small(random, version: 3, alignment: 64));
         yield return ("writer-empty", new GgufWriter().ToBytes());
@@ -80,45 +80,22 @@ public static class SeedFiles
         return writer.ToBytes();
     }
 
-    public static byte[] TinyLlama(Random random)
+    /// <summary>A one-layer llama-shaped model of width 32 with a numbered vocabulary and random tensor bytes.</summary>
+    public static byte[] TinyLlama(int seed) => ModelGenerator.Build(new ModelSpec
     {
-        const int vocab = 64;
-        const int embd = 32;
-        var writer = new GgufWriter()
-            .AddMetadata(GgufKeys.Architecture, GgufValue.String("llama"))
-            .AddMetadata(GgufKeys.Name, GgufValue.String("tiny"))
-            .AddMetadata(GgufKeys.FileType, GgufValue.UInt32(7))
-            .AddMetadata(GgufKeys.QuantizationVersion, GgufValue.UInt32(2))
-            .AddMetadata(GgufKeys.BlockCount("llama"), GgufValue.UInt32(1))
-            .AddMetadata(GgufKeys.ContextLength("llama"), GgufValue.UInt32(128))
-            .AddMetadata(GgufKeys.EmbeddingLength("llama"), GgufValue.UInt32(embd))
-            .AddMetadata(GgufKeys.FeedForwardLength("llama"), GgufValue.UInt32(64))
-            .AddMetadata(GgufKeys.HeadCount("llama"), GgufValue.UInt32(4))
-            .AddMetadata(GgufKeys.HeadCountKv("llama"), GgufValue.UInt32(4))
-            .AddMetadata(GgufKeys.TokenizerModel, GgufValue.String("llama"))
-            .AddMetadata(GgufKeys.TokenizerTokens, GgufValue.FromStrings(Enumerable.Range(0, vocab).Select(i => $"<t{i}>")))
-            .AddMetadata(GgufKeys.TokenizerScores, GgufValue.FromArray(Enumerable.Range(0, vocab).Select(i => -(float)i).ToArray()))
-            .AddMetadata(GgufKeys.TokenizerTokenType, GgufValue.FromArray(Enumerable.Repeat(1, vocab).ToArray()))
-            .AddMetadata(GgufKeys.TokenizerBosId, GgufValue.UInt32(1))
-            .AddMetadata(GgufKeys.TokenizerEosId, GgufValue.UInt32(2));
-        void Tensor(string name, GgmlType type, params long[] shape)
-        {
-            GgmlTypeInfo info = GgmlTypeInfo.Get(type);
-            _ = info.TryGetByteSize(shape, out long size);
-            byte[] data = new byte[size];
-            random.NextBytes(data);
-            writer.AddTensor(name, type, shape, data);
-        }
-
-        Tensor("token_embd.weight", GgmlType.Q8_0, embd, vocab);
-        Tensor("blk.0.attn_norm.weight", GgmlType.F32, embd);
-        Tensor("blk.0.attn_q.weight", GgmlType.Q4_0, embd, embd);
-        Tensor("blk.0.attn_k.weight", GgmlType.Q4_K, 256, 1);
-        Tensor("blk.0.ffn_up.weight", GgmlType.BF16, embd, 64);
-        Tensor("output_norm.weight", GgmlType.F32, embd);
-        Tensor("output.weight", GgmlType.F16, embd, vocab);
-        return writer.ToBytes();
-    }
+        Name = "tiny",
+        ContextLength = 128,
+        Layers = 1,
+        Embedding = 32,
+        FeedForward = 64,
+        KvHeads = 4,
+        Vocabulary = ModelVocabulary.Numbered,
+        VocabularySize = 64,
+        AttentionType = GgmlType.Q4_0,
+        FeedForwardType = GgmlType.BF16,
+        Fill = WeightFill.RandomBytes,
+        Seed = seed,
+    }).ToBytes();
 
     /// <summary>A corpus file rewritten with every array cut to its first <paramref name="max"/> elements.</summary>
     public static byte[] Shrink(string path, int max)
