@@ -1,6 +1,6 @@
 using Gguf.Cli;
 using Gguf.Testing;
-using Gguf.Tests.Hostile;
+using Gguf.Tests.Format.Hostile;
 using Gguf.Tests.Support;
 
 namespace Gguf.Tests.Cli;
@@ -21,14 +21,11 @@ public sealed class VerifyCatalogueTests : IDisposable
     {
         MalformedCase malformed = MalformedCatalogue.Cases[name];
         string path = malformed.File.Length == 0 ? _temp.File("absent") : _temp.Write("case.gguf", malformed.File);
-        var output = new StringWriter();
-        var error = new StringWriter();
-
-        int code = CliApp.Run(["verify", path], output, error);
+        (int code, string output, string error) = CliRunner.Run("verify", path);
 
         Assert.Equal(2, code);
-        Assert.Empty(output.ToString());
-        string line = Assert.Single(error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Empty(output);
+        string line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith($"error: {malformed.Code} at offset {malformed.Offset}: ", line);
     }
 }

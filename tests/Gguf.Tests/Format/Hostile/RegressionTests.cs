@@ -4,7 +4,7 @@ using Gguf.Format;
 using Gguf.Testing;
 using Gguf.Tests.Support;
 
-namespace Gguf.Tests.Hostile;
+namespace Gguf.Tests.Format.Hostile;
 
 /// <summary>
 /// Replays every file in tests/Gguf.Tests/Regressions (inputs that once broke the reader) through the fuzz

@@ -5,7 +5,7 @@ using Gguf.Testing;
 using Gguf.Tests.Support;
 using Gguf.Writing;
 
-namespace Gguf.Tests.Bench;
+namespace Gguf.Tests.Model;
 
 /// <summary>
 /// A 150,000-entry string array (a tokenizer's size) is indexed lazily: opening allocates nothing per

@@ -4,7 +4,7 @@ using Gguf.Cli.Commands;
 using Gguf.Testing;
 using Gguf.Tests.Support;
 
-namespace Gguf.Tests.Bench;
+namespace Gguf.Tests.Cli;
 
 public sealed class BenchParseCommandTests : IDisposable
 {

@@ -5,7 +5,7 @@ using Xunit;
 
 using Gguf.Tests.Support;
 
-namespace Gguf.Tests.Hostile;
+namespace Gguf.Tests.Format.Hostile;
 
 /// <summary>
 /// The malformed-file catalogue (<see cref="MalformedCatalogue"/>) through every entry point: memory,

@@ -6,7 +6,7 @@ using Xunit;
 
 using Gguf.Tests.Support;
 
-namespace Gguf.Tests.Hostile;
+namespace Gguf.Tests.Format.Hostile;
 
 /// <summary>
 /// Truncation at every byte offset: each prefix of a valid file either opens (exactly when nothing the

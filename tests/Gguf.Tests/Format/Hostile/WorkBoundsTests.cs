@@ -3,7 +3,7 @@ using Gguf.Format;
 using Gguf.Testing;
 using Xunit;
 
-namespace Gguf.Tests.Hostile;
+namespace Gguf.Tests.Format.Hostile;
 
 /// <summary>
 /// Bounds on work: parsing allocates at most a small multiple of the file's size whatever its counts say,

@@ -6,7 +6,7 @@ using Gguf.Testing;
 using Gguf.Tests.Support;
 using Gguf.Writing;
 
-namespace Gguf.Tests.Bench;
+namespace Gguf.Tests.Model;
 
 /// <summary>
 /// <c>GgufFile.Open(path)</c> parses the first MiB of a header from a copy read in growing steps and the

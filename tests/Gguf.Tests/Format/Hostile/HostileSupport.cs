@@ -4,7 +4,7 @@ using Gguf.Model;
 using Gguf.Testing;
 using Xunit;
 
-namespace Gguf.Tests.Hostile;
+namespace Gguf.Tests.Format.Hostile;
 
 /// <summary>Assertions shared by the hostile-input tests.</summary>
 internal static class HostileSupport
