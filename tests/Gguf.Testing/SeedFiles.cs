@@ -44,26 +44,8 @@ public static class SeedFiles
         return writer.ToBytes();
     }
 
-    public static byte[] AllValueTypes()
-    {
-        var writer = new GgufWriter()
-            .AddMetadata(GgufKeys.Architecture, GgufValue.String("test"))
-            .AddMetadata("v.u8", GgufValue.UInt8(255)).AddMetadata("v.i8", GgufValue.Int8(-128))
-            .AddMetadata("v.u16", GgufValue.UInt16(65535)).AddMetadata("v.i16", GgufValue.Int16(-1))
-            .AddMetadata("v.u32", GgufValue.UInt32(uint.MaxValue)).AddMetadata("v.i32", GgufValue.Int32(int.MinValue))
-            .AddMetadata("v.f32", GgufValue.Float32(float.NaN)).AddMetadata("v.bool", GgufValue.Bool(true))
-            .AddMetadata("v.u64", GgufValue.UInt64(ulong.MaxValue)).AddMetadata("v.i64", GgufValue.Int64(long.MinValue))
-            .AddMetadata("v.f64", GgufValue.Float64(double.Epsilon)).AddMetadata("v.str", GgufValue.String("ünïcödé"))
-            .AddMetadata("v.empty", GgufValue.String(""))
-            .AddMetadata("a.u8", GgufValue.FromArray(new byte[] { 1, 2, 3 }))
-            .AddMetadata("a.bool", GgufValue.FromArray(new[] { true, false }))
-            .AddMetadata("a.f64", GgufValue.FromArray(new[] { 1.0, -0.0 }))
-            .AddMetadata("a.i64", GgufValue.FromArray(new[] { long.MaxValue }))
-            .AddMetadata("a.str", GgufValue.FromStrings(["a", "", "bc"]))
-            .AddMetadata("a.empty", GgufValue.FromArray(Array.Empty<float>()))
-            .AddMetadata("a.nested", GgufValue.FromArrays(GgufValue.FromArray(new short[] { 1, -1 }), GgufValue.FromStrings(["x"]), GgufValue.FromArrays(GgufValue.FromArray(new uint[] { 7 }))));
-        return writer.ToBytes();
-    }
+    /// <summary>One entry of every metadata type, arrays of each, nested and empty arrays.</summary>
+    public static byte[] AllValueTypes() => Fixtures.EveryValueType().ToBytes();
 
     public static byte[] Small(Random random, uint version, uint alignment)
     {

@@ -13,10 +13,13 @@ public sealed class TempDirectory : IDisposable
     /// </param>
     public TempDirectory(string prefix = "gguf-tests", bool preferMemoryFileSystem = false)
     {
-        string root = preferMemoryFileSystem && Directory.Exists("/dev/shm") ? "/dev/shm" : System.IO.Path.GetTempPath();
+        string root = preferMemoryFileSystem ? MemoryBackedRoot : System.IO.Path.GetTempPath();
         Path = System.IO.Path.Combine(root, $"{prefix}-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Path);
     }
+
+    /// <summary>/dev/shm (memory-backed) where it exists, else the system temp folder.</summary>
+    public static string MemoryBackedRoot => Directory.Exists("/dev/shm") ? "/dev/shm" : System.IO.Path.GetTempPath();
 
     /// <summary>The folder's full path.</summary>
     public string Path { get; }
