@@ -176,7 +176,7 @@ public sealed class RawGguf
     }
 
     /// <summary>Zero bytes up to the next multiple of <paramref name="alignment"/>.</summary>
-    public RawGguf PadTo(long alignment) => Zeros(Align.Up(Position, alignment) - Position);
+    public RawGguf PadTo(long alignment) => Zeros(Rounding.Up(Position, alignment) - Position);
 
     /// <summary>A GGUF string: its true length, then its UTF-8 bytes.</summary>
     public RawGguf Str(string value) => Str(Encoding.UTF8.GetBytes(value));

@@ -75,12 +75,12 @@ public sealed class RawGgufBuilder
         foreach (var t in _tensors)
         {
             raw.Tensor(t.Name, Encoding.UTF8.GetString(t.Name), t.Ne, t.Type, t.Offset ?? running);
-            running += (ulong)Align.Up(t.Data.Length, Alignment);
+            running += (ulong)Rounding.Up(t.Data.Length, Alignment);
         }
 
         if (_tensors.Count > 0)
         {
-            long padding = Align.Up(raw.Position, Alignment) - raw.Position;
+            long padding = Rounding.Up(raw.Position, Alignment) - raw.Position;
             if (padding > 0)
             {
                 raw.Field(GgufFieldKind.Padding, (int)padding);
@@ -94,7 +94,7 @@ public sealed class RawGgufBuilder
                     raw.Field(GgufFieldKind.TensorData, t.Data.Length);
                 }
 
-                raw.Bytes(t.Data).Zeros(Align.Up(t.Data.Length, Alignment) - t.Data.Length);
+                raw.Bytes(t.Data).Zeros(Rounding.Up(t.Data.Length, Alignment) - t.Data.Length);
             }
         }
 

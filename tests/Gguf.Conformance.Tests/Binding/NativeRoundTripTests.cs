@@ -96,7 +96,7 @@ public sealed class NativeRoundTripTests
             Assert.Equal((ulong)tensors[i].Data.Length, t.Size);
             Assert.Equal(expectedOffset, t.Offset);
             Assert.Equal(tensors[i].Data, t.Data);
-            expectedOffset += (ulong)Align.Up((long)t.Size, alignment);
+            expectedOffset += (ulong)Rounding.Up((long)t.Size, alignment);
         }
     }
 }

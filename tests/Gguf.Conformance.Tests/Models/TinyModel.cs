@@ -1,3 +1,4 @@
+using Gguf.Conformance.Support;
 using Gguf.Format;
 using Gguf.Model;
 using Gguf.Testing;
@@ -32,4 +33,14 @@ internal static class TinyModel
         AttentionBias = arch == "qwen2",
         Seed = 1,
     };
+
+    /// <summary>
+    /// The model of <paramref name="arch"/> as our reader sees it (keys and tensor infos as snapshots), for tests that
+    /// take parts of it into files they write with llama.cpp's writer.
+    /// </summary>
+    public static GgufSnapshot Build(string arch)
+    {
+        using var dir = new TempDirectory("gguf-conf-tiny");
+        return OurGguf.Read(ModelGenerator.Build(Spec(arch)).WriteTo(dir.File("tiny.gguf")), withData: false);
+    }
 }

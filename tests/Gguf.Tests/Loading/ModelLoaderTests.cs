@@ -22,7 +22,7 @@ public sealed class ModelLoaderLayoutTests
         {
             Assert.Equal(expectedOffset, tensor.Offset);
             Assert.Equal(0, tensor.Offset % 256);
-            expectedOffset += Align.Up(tensor.ByteSize, 256);
+            expectedOffset += Rounding.Up(tensor.ByteSize, 256);
         }
 
         Assert.Equal(expectedOffset, total);
