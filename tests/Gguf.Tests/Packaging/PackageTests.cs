@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Xml.Linq;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 
 namespace Gguf.Tests.Packaging;

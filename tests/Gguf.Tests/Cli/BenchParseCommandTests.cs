@@ -1,9 +1,10 @@
 using System.Text.Json;
 using Gguf.Cli;
 using Gguf.Cli.Commands;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 
-namespace Gguf.Tests.Bench;
+namespace Gguf.Tests.Cli;
 
 public sealed class BenchParseCommandTests : IDisposable
 {
@@ -59,7 +60,7 @@ public sealed class BenchParseCommandTests : IDisposable
     [Fact]
     public void BenchParse_MalformedFile_OneErrorLineExitTwo()
     {
-        string path = _temp.WriteBytes("v1.gguf", Fixtures.EmptyHeader(1));
+        string path = _temp.Write("v1.gguf", Fixtures.EmptyHeader(1));
 
         (int code, string output, string error) = Run("bench", "parse", path, "--json");
 

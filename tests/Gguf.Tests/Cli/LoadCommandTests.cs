@@ -2,21 +2,18 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Gguf.Cli;
 using Gguf.Gpu;
+using Gguf.Testing;
+using Gguf.Tests.Loading;
+using Gguf.Tests.Support;
 using Xunit;
 
-namespace Gguf.Tests.Loading;
+namespace Gguf.Tests.Cli;
 
 public sealed class LoadCommandTests
 {
-    private static (int Exit, string Out, string Err) Run(params string[] args) => Run(TestContext.Current.CancellationToken, args);
+    private static (int Exit, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
-    private static (int Exit, string Out, string Err) Run(CancellationToken cancellationToken, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int exit = CliApp.RunAsync(args, output, error, cancellationToken).GetAwaiter().GetResult();
-        return (exit, output.ToString(), error.ToString());
-    }
+    private static (int Exit, string Out, string Err) Run(CancellationToken cancellationToken, params string[] args) => CliRunner.Run(cancellationToken, args);
 
     [Fact]
     public void Load_Json_HasEveryKey()

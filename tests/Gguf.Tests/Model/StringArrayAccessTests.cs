@@ -2,10 +2,11 @@ using System.Diagnostics;
 using System.Text;
 using Gguf.Format;
 using Gguf.Model;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 using Gguf.Writing;
 
-namespace Gguf.Tests.Bench;
+namespace Gguf.Tests.Model;
 
 /// <summary>
 /// A 150,000-entry string array (a tokenizer's size) is indexed lazily: opening allocates nothing per

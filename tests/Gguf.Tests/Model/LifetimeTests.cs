@@ -1,12 +1,13 @@
 using Gguf.Format;
 using Gguf.IO;
 using Gguf.Model;
+using Gguf.Testing;
+using Gguf.Tests.Format.Hostile;
+using Gguf.Tests.Support;
 using Gguf.Writing;
 using Xunit;
 
-using Gguf.Tests.Support;
-
-namespace Gguf.Tests.Hostile;
+namespace Gguf.Tests.Model;
 
 /// <summary>
 /// Lifetime safety: reading tensor data while another thread disposes the file gives

@@ -1,7 +1,8 @@
 using System.Text;
 using Gguf.Format;
+using Gguf.Testing;
 
-namespace Gguf.Tests.Hostile;
+namespace Gguf.Tests.Format.Hostile;
 
 /// <summary>One malformed file and the rejection it must get: the specific code and the offending field's offset.</summary>
 /// <param name="Name">The case name, used as the test case's display name.</param>

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using Gguf.Format;
 using Gguf.Model;
+using Gguf.Testing;
+using Gguf.Tests.Support;
 using Xunit;
 
-using Gguf.Tests.Support;
-
-namespace Gguf.Tests.Hostile;
+namespace Gguf.Tests.Format.Hostile;
 
 /// <summary>
 /// Truncation at every byte offset: each prefix of a valid file either opens (exactly when nothing the
@@ -59,7 +59,7 @@ public sealed class TruncationTests
     [Fact]
     public void Read_EveryPrefixOfEveryShrunkCorpusFile_OpensOrRejectsAsTruncated()
     {
-        string corpus = HostileSupport.RequireCorpus();
+        string corpus = Corpus.Require();
         int files = 0;
         foreach (string path in Directory.EnumerateFiles(corpus, "*.gguf", SearchOption.AllDirectories))
         {
@@ -84,7 +84,7 @@ public sealed class TruncationTests
     [MemberData(nameof(RealFileNames))]
     public void Read_PrefixesOfARealFile_OpenOrRejectAsTruncated(string name)
     {
-        byte[] file = File.ReadAllBytes(HostileSupport.RequireCorpusFile(name));
+        byte[] file = File.ReadAllBytes(Corpus.RequireFile(name));
         bool exhaustive = Environment.GetEnvironmentVariable("GGUF_TRUNCATE_EXHAUSTIVE") == "1";
         IEnumerable<int> lengths = exhaustive ? Enumerable.Range(0, file.Length + 1) : SampledLengths(file.Length);
         var clock = Stopwatch.StartNew();
@@ -99,7 +99,7 @@ public sealed class TruncationTests
         // The pre-release draft (bad magic) and the OBJ extension (value type 13): rejected whatever the cut.
         foreach (string name in new[] { "example.prerelease-fugg.42a152e.gguf", "test_writer.30fef3d.gguf" })
         {
-            byte[] file = File.ReadAllBytes(HostileSupport.RequireCorpusFile(name));
+            byte[] file = File.ReadAllBytes(Corpus.RequireFile(name));
             for (int length = 0; length <= file.Length; length++)
             {
                 HostileSupport.Rejects(() => GgufReader.Read(file.AsMemory(0, length)), $"{name}[..{length}]");
@@ -112,7 +112,7 @@ public sealed class TruncationTests
     [InlineData("ggml-vocab-gpt-2.gguf")]
     public void Open_SampledPrefixesOfARealFileOnDisk_OpenOrRejectAsTruncated(string name)
     {
-        byte[] file = File.ReadAllBytes(HostileSupport.RequireCorpusFile(name));
+        byte[] file = File.ReadAllBytes(Corpus.RequireFile(name));
         using var dir = new TempDirectory();
         long needed = NeededLength(file);
         var random = new Random(name.Length);

@@ -1,7 +1,8 @@
 using Gguf.Format;
+using Gguf.Testing;
 using Xunit;
 
-namespace Gguf.Tests.Hostile;
+namespace Gguf.Tests.Format.Hostile;
 
 /// <summary>Streams that lie: a Length longer than the data (a file truncated under the reader), short reads.</summary>
 public sealed class HostileStreamTests

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using Gguf.Format;
+using Gguf.Testing;
 using Xunit;
 
-namespace Gguf.Tests.Hostile;
+namespace Gguf.Tests.Format.Hostile;
 
 /// <summary>
 /// Bounds on work: parsing allocates at most a small multiple of the file's size whatever its counts say,
@@ -57,7 +58,7 @@ public sealed class WorkBoundsTests
     public void Read_RealCorpusFiles_AllocateLessThanTheirSize()
     {
         // Metadata is lazy: a 150,000-token array costs no strings until asked for.
-        foreach (string path in Directory.EnumerateFiles(HostileSupport.RequireCorpus(), "ggml-vocab-*.gguf"))
+        foreach (string path in Directory.EnumerateFiles(Corpus.Require(), "ggml-vocab-*.gguf"))
         {
             byte[] file = File.ReadAllBytes(path);
             long allocated = Allocated(() => GgufReader.Read(file));

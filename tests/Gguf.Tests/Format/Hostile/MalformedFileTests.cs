@@ -1,10 +1,10 @@
 using Gguf.Format;
 using Gguf.Model;
+using Gguf.Testing;
+using Gguf.Tests.Support;
 using Xunit;
 
-using Gguf.Tests.Support;
-
-namespace Gguf.Tests.Hostile;
+namespace Gguf.Tests.Format.Hostile;
 
 /// <summary>
 /// The malformed-file catalogue (<see cref="MalformedCatalogue"/>) through every entry point: memory,

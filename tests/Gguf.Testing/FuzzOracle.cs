@@ -1,16 +1,16 @@
 using Gguf.Format;
 using Gguf.Model;
 
-namespace Gguf.Tests.Hostile;
+namespace Gguf.Testing;
 
 /// <summary>
-/// What one fuzz input must satisfy, shared by the fuzz harness (fuzz/Gguf.Fuzz links this file) and the
+/// What one fuzz input must satisfy, shared by the fuzz harness (fuzz/Gguf.Fuzz) and the
 /// regression tests. The input goes through every entry point — memory, stream and, given a scratch path,
 /// a mapped file with every tensor byte read. Each must either succeed or throw
 /// <see cref="GgufFormatException"/>; all must agree (same code and offset, or the same layout); and what
 /// a successful parse promises must hold. Anything else escapes as another exception: a finding.
 /// </summary>
-internal static class FuzzOracle
+public static class FuzzOracle
 {
     /// <summary>The spec's rules only: any aligned, non-overlapping layout, zero dimensions allowed. Accepts a superset.</summary>
     private static readonly GgufReaderOptions Lenient = new() { RequirePackedTensors = false, AllowZeroDimensions = true };

@@ -1,9 +1,9 @@
 using System.Globalization;
 using Gguf.Format;
-
+using Gguf.Testing;
 using Gguf.Tests.Support;
 
-namespace Gguf.Tests.Hostile;
+namespace Gguf.Tests.Format.Hostile;
 
 /// <summary>
 /// Replays every file in tests/Gguf.Tests/Regressions (inputs that once broke the reader) through the fuzz
@@ -16,7 +16,7 @@ public sealed class RegressionTests
             ? [.. Directory.EnumerateFiles(RegressionDirectory, "*.gguf").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal)]
             : [];
 
-    private static string RegressionDirectory => Path.Combine(HostileSupport.RepoRoot ?? ".", "tests", "Gguf.Tests", "Regressions");
+    private static string RegressionDirectory => Path.Combine(Repo.Root, "tests", "Gguf.Tests", "Regressions");
 
     [Fact]
     public void Regressions_Directory_HasAnExpectationForEveryFile()

@@ -2,10 +2,11 @@ using System.Text;
 using Gguf.Format;
 using Gguf.IO;
 using Gguf.Model;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 using Gguf.Writing;
 
-namespace Gguf.Tests.Bench;
+namespace Gguf.Tests.Model;
 
 /// <summary>
 /// <c>GgufFile.Open(path)</c> parses the first MiB of a header from a copy read in growing steps and the
@@ -52,7 +53,7 @@ public sealed class CopiedHeadEquivalenceTests : IDisposable
                 bad[at] = (byte)random.Next(256);
             }
 
-            string path = _temp.WriteBytes($"bad-{trial}.gguf", bad);
+            string path = _temp.Write($"bad-{trial}.gguf", bad);
             Assert.Equal(Describe(() => OpenInPlace(path)), Describe(() => GgufFile.Open(path)));
         }
     }
@@ -77,7 +78,7 @@ public sealed class CopiedHeadEquivalenceTests : IDisposable
     [Fact]
     public void Open_CorpusFiles_SameAsInPlaceParse()
     {
-        string corpus = Repo.RequireCorpus();
+        string corpus = Corpus.Require();
         foreach (string path in Directory.EnumerateFiles(corpus, "*.gguf", SearchOption.AllDirectories))
         {
             Assert.Equal(Describe(() => OpenInPlace(path)), Describe(() => GgufFile.Open(path)));
@@ -94,7 +95,7 @@ public sealed class CopiedHeadEquivalenceTests : IDisposable
         {
             "missing" => _temp.File("nothing.gguf"),
             "directory" => _temp.Path,
-            _ => _temp.WriteBytes("empty.gguf", []),
+            _ => _temp.Write("empty.gguf", []),
         };
 
         string expected = Describe(() => GgufFile.Open(MappedFile.Open(path)));

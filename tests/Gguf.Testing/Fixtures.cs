@@ -3,10 +3,11 @@ using System.Text;
 using Gguf.Format;
 using Gguf.Model;
 using Gguf.Writing;
+using Xunit;
 
-namespace Gguf.Tests.Support;
+namespace Gguf.Testing;
 
-/// <summary>Builders for test files.</summary>
+/// <summary>Builders for small test files, and checks on them.</summary>
 public static class Fixtures
 {
     /// <summary>Deterministic pseudo-random bytes.</summary>
@@ -96,14 +97,7 @@ public static class Fixtures
         return bytes;
     }
 
-    /// <summary>Writes a file to memory.</summary>
-    public static byte[] ToBytes(this GgufWriter writer)
-    {
-        using var stream = new MemoryStream();
-        writer.WriteTo(stream);
-        return stream.ToArray();
-    }
-
+    /// <summary>Asserts that the reader rejects <paramref name="file"/> with <paramref name="code"/>; returns the exception.</summary>
     public static GgufFormatException Rejects(byte[] file, GgufErrorCode code, GgufReaderOptions? options = null)
     {
         var e = Assert.Throws<GgufFormatException>(() => GgufReader.Read(file, options));
@@ -111,5 +105,6 @@ public static class Fixtures
         return e;
     }
 
+    /// <summary>The offset of <paramref name="text"/>'s UTF-8 bytes in <paramref name="haystack"/> from <paramref name="start"/>, or -1.</summary>
     public static int IndexOf(byte[] haystack, string text, int start = 0) => haystack.AsSpan(start).IndexOf(Encoding.UTF8.GetBytes(text)) is var i and >= 0 ? i + start : -1;
 }
