@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using Gguf.Format;
+using Gguf.IO;
 using Gguf.Model;
 
 namespace Gguf.Writing;
@@ -167,11 +168,11 @@ public sealed class GgufWriter
         return size;
     }
 
-    private long Padded(long size) => size + ((Alignment - (size % Alignment)) % Alignment);
+    private long Padded(long size) => Align.Up(size, Alignment);
 
     private long WritePadding(Stream output, long position)
     {
-        int padding = (int)((Alignment - (position % Alignment)) % Alignment);
+        int padding = (int)(Align.Up(position, Alignment) - position);
         Span<byte> zeros = stackalloc byte[256];
         zeros.Clear();
         for (int left = padding; left > 0; left -= Math.Min(left, zeros.Length))
