@@ -34,6 +34,7 @@ public static class CliApp
         root.Subcommands.Add(VerifyCommand.Create(console));
         root.Subcommands.Add(LoadCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
+        root.Subcommands.Add(SetCommand.Create(console));
         return root;
     }
 }
