@@ -362,7 +362,8 @@ public sealed partial class GgufEditor
 
     /// <summary>
     /// Whether an open file is the one the source maps: same length and, on Linux, the same device and
-    /// inode as the mapping (from /proc/self/maps); elsewhere the same header bytes.
+    /// inode as the mapping (from /proc/self/maps); elsewhere, or when the device numbers disagree, the
+    /// same header bytes.
     /// </summary>
     private bool IsSourceFile(SafeFileHandle file)
     {
@@ -371,9 +372,22 @@ public sealed partial class GgufEditor
             return false;
         }
 
-        if (OperatingSystem.IsLinux() && TryGetMappedIdentity(out ulong device, out ulong inode))
+        if (OperatingSystem.IsLinux()
+            && TryGetMappedIdentity(out ulong device, out ulong inode)
+            && PosixInterop.TryGetIdentity(file, out ulong fileDevice, out ulong fileInode))
         {
-            return PosixInterop.TryGetIdentity(file, out ulong fileDevice, out ulong fileInode) && fileDevice == device && fileInode == inode;
+            if (fileInode != inode)
+            {
+                return false;
+            }
+
+            if (fileDevice == device)
+            {
+                return true;
+            }
+
+            // btrfs shows the file system's device in /proc/self/maps but a subvolume's in statx: same
+            // inode, other device number. The header comparison below decides.
         }
 
         var buffer = new byte[64 * 1024];
