@@ -85,15 +85,13 @@ public sealed partial class GgufEditor
         GgufHeader old = _source.Header;
         EncodedHeader parts = Encode();
         using SafeFileHandle? source = OpenSourceForCopy();
-        long blockSize = options.AllowPadding && !parts.Relaid && old.Tensors.Count > 0 && source is not null
-            ? ShareableBlockSize(source, directory)
-            : 0;
+        long blockSize = !parts.Relaid && old.Tensors.Count > 0 && source is not null ? ShareableBlockSize(source, directory) : 0;
 
         // Reflink shares whole blocks, so the data can only be shared when its offset keeps its remainder
         // modulo the block size. GGUF places the data right after the header (aligned), so the header's
         // length decides; the padding entry makes up the difference (docs/editing.md).
         long padding = 0;
-        if (blockSize > 0 && DataOffsetFor(parts.UnpaddedLength, parts) % blockSize != old.DataOffset % blockSize)
+        if (blockSize > 0 && options.AllowPadding && DataOffsetFor(parts.UnpaddedLength, parts) % blockSize != old.DataOffset % blockSize)
         {
             long remainder = old.DataOffset % blockSize;
             long minimumEnd = parts.UnpaddedLength + MinimumPaddingBytes;
@@ -230,7 +228,7 @@ public sealed partial class GgufEditor
 
         string directory = Path.GetDirectoryName(target)!;
         int stale = GgufEditorTempFiles.RemoveStale(directory, Path.GetFileName(target));
-        using SafeFileHandle file = File.OpenHandle(target, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        using SafeFileHandle file = OpenForInPlace(target);
         if (!IsSourceFile(file))
         {
             throw new InvalidOperationException($"'{target}' is no longer the file that was opened (it was replaced or changed since); nothing was written");
@@ -505,6 +503,22 @@ public sealed partial class GgufEditor
 
         // After the owner: changing the owner clears set-id bits.
         File.SetUnixFileMode(temp, File.GetUnixFileMode(target));
+    }
+
+    private static SafeFileHandle OpenForInPlace(string target)
+    {
+        try
+        {
+            return File.OpenHandle(target, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException($"cannot save '{target}' in place: it may not be written ({e.Message}); it is unchanged", e);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"cannot save '{target}' in place: {e.Message}; it is unchanged", e);
+        }
     }
 
     /// <summary>
