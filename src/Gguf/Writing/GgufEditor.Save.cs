@@ -139,8 +139,16 @@ public sealed partial class GgufEditor
             copier.Report(GgufSaveStage.Flushed);
             cancellationToken.ThrowIfCancellationRequested();
 
-            // rename(2): the path holds the old file until this call and the new one after it.
-            File.Move(tempPath, target, overwrite: true);
+            // rename(2): the path holds the old file until this call and the new one after it. Windows'
+            // ReplaceFile keeps the old file's attributes and ACLs.
+            if (OperatingSystem.IsWindows() && File.Exists(target))
+            {
+                File.Replace(tempPath, target, destinationBackupFileName: null, ignoreMetadataErrors: true);
+            }
+            else
+            {
+                File.Move(tempPath, target, overwrite: true);
+            }
             renamed = true;
             copier.Report(GgufSaveStage.Replaced);
         }
