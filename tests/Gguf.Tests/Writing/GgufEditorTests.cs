@@ -329,6 +329,12 @@ public sealed class GgufEditorTests : IDisposable
         string source = Path.Combine(corpus, "ggml-vocab-llama-spm.gguf");
         string path = _temp.File("llama-spm.gguf");
         File.Copy(source, path);
+        if (!OperatingSystem.IsWindows())
+        {
+            // The corpus is read-only; the copy keeps its mode, and the editor refuses to replace read-only files.
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
         string template = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor %}\n";
         using (GgufFile file = GgufFile.Open(path))
         {
