@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Running;
 using Gguf.Benchmarks;
+using Gguf.LlamaCpp;
 
 // quick: the interleaved in-process runner (docs/benchmarks.md); edit: the metadata editor's saves against
 // copy_file_range (docs/benchmarks.md, Metadata editing); inputs: write and list the inputs;

@@ -83,4 +83,8 @@ public enum GgufErrorCode
     TypeMismatch,
     /// <summary>The files of a split model do not fit together.</summary>
     SplitMismatch,
+    /// <summary>A metadata key the file's architecture requires is absent (offset: the <c>general.architecture</c> entry).</summary>
+    MissingKey,
+    /// <summary>A hyperparameter has a value its architecture cannot use (an array of the wrong length, an impossible count).</summary>
+    InvalidHyperparameter,
 }

@@ -84,7 +84,7 @@ public sealed partial class GgufEditor
         EnsureWritable(target);
         GgufHeader old = _source.Header;
         EncodedHeader parts = Encode();
-        using SafeFileHandle? source = OpenSourceForCopy();
+        SafeFileHandle? source = CopySource();
         long blockSize = !parts.Relaid && old.Tensors.Count > 0 && source is not null ? ShareableBlockSize(source, directory) : 0;
 
         // Reflink shares whole blocks, so the data can only be shared when its offset keeps its remainder
@@ -330,46 +330,15 @@ public sealed partial class GgufEditor
     }
 
     /// <summary>
-    /// Opens the source's path for <c>copy_file_range</c> and reflink (Linux only). Null when the path no
-    /// longer holds the mapped file (an earlier save renamed a new file over it): the data then comes from
-    /// the mapping, which still holds the old file.
+    /// The source's own descriptor, for <c>copy_file_range</c> and reflink (Linux only; null elsewhere, where
+    /// the data is read and written). It belongs to the source's <see cref="MappedFile"/>: the path is never
+    /// reopened, so a file renamed over it meanwhile (an earlier save) is never copied by mistake.
     /// </summary>
-    private SafeFileHandle? OpenSourceForCopy()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return null;
-        }
-
-        int fd;
-        try
-        {
-            fd = PosixInterop.Open(_sourcePath, PosixInterop.O_RDONLY | PosixInterop.O_CLOEXEC);
-        }
-        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
-        {
-            return null;
-        }
-
-        if (fd < 0)
-        {
-            return null;
-        }
-
-        var handle = new SafeFileHandle(fd, ownsHandle: true);
-        if (IsSourceFile(handle))
-        {
-            return handle;
-        }
-
-        handle.Dispose();
-        return null;
-    }
+    private SafeFileHandle? CopySource() => OperatingSystem.IsLinux() ? _source.Mapping.FileHandle : null;
 
     /// <summary>
-    /// Whether an open file is the one the source maps: same length and, on Linux, the same device and
-    /// inode as the mapping (from /proc/self/maps); elsewhere, or when the device numbers disagree, the
-    /// same header bytes.
+    /// Whether an open file is the source's file: on Linux the same device and inode as the source's
+    /// descriptor; elsewhere the same length and header bytes.
     /// </summary>
     private bool IsSourceFile(SafeFileHandle file)
     {
@@ -379,25 +348,14 @@ public sealed partial class GgufEditor
         }
 
         if (OperatingSystem.IsLinux()
-            && TryGetMappedIdentity(out ulong device, out ulong inode)
+            && PosixInterop.TryGetIdentity(_source.Mapping.FileHandle, out ulong device, out ulong inode)
             && PosixInterop.TryGetIdentity(file, out ulong fileDevice, out ulong fileInode))
         {
-            if (fileInode != inode)
-            {
-                return false;
-            }
-
-            if (fileDevice == device)
-            {
-                return true;
-            }
-
-            // btrfs shows the file system's device in /proc/self/maps but a subvolume's in statx: same
-            // inode, other device number. The header comparison below decides.
+            return fileDevice == device && fileInode == inode;
         }
 
         var buffer = new byte[64 * 1024];
-        var mapped = new byte[buffer.Length];
+        var source = new byte[buffer.Length];
         for (long offset = 0; offset < _source.Header.HeaderEnd; offset += buffer.Length)
         {
             int length = (int)Math.Min(buffer.Length, _source.Header.HeaderEnd - offset);
@@ -406,61 +364,14 @@ public sealed partial class GgufEditor
                 return false;
             }
 
-            _source.Mapping.Read(offset, mapped.AsSpan(0, length));
-            if (!buffer.AsSpan(0, length).SequenceEqual(mapped.AsSpan(0, length)))
+            _source.Mapping.Read(offset, source.AsSpan(0, length));
+            if (!buffer.AsSpan(0, length).SequenceEqual(source.AsSpan(0, length)))
             {
                 return false;
             }
         }
 
         return true;
-    }
-
-    /// <summary>The device and inode of the mapped file, from the line of /proc/self/maps that starts at the mapping.</summary>
-    private bool TryGetMappedIdentity(out ulong device, out ulong inode)
-    {
-        device = inode = 0;
-        long address;
-        using (MappedFileLease lease = _source.Mapping.Acquire())
-        {
-            address = lease.DangerousGetAddress();
-        }
-
-        try
-        {
-            foreach (string line in File.ReadLines("/proc/self/maps"))
-            {
-                // "start-end perms offset major:minor inode path"
-                int dash = line.IndexOf('-', StringComparison.Ordinal);
-                if (dash <= 0 || !long.TryParse(line.AsSpan(0, dash), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out long start) || start != address)
-                {
-                    continue;
-                }
-
-                string[] fields = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
-                if (fields.Length < 5)
-                {
-                    return false;
-                }
-
-                int colon = fields[3].IndexOf(':', StringComparison.Ordinal);
-                if (colon > 0
-                    && uint.TryParse(fields[3].AsSpan(0, colon), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out uint major)
-                    && uint.TryParse(fields[3].AsSpan(colon + 1), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out uint minor)
-                    && ulong.TryParse(fields[4], NumberStyles.None, CultureInfo.InvariantCulture, out inode))
-                {
-                    device = ((ulong)major << 32) | minor;
-                    return true;
-                }
-
-                return false;
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-
-        return false;
     }
 
     /// <summary>

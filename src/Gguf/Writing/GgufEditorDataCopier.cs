@@ -1,3 +1,4 @@
+using System.Buffers;
 using Gguf.IO;
 using Gguf.Model;
 using Microsoft.Extensions.Logging;
@@ -8,7 +9,7 @@ namespace Gguf.Writing;
 /// <summary>
 /// Moves tensor data from the source file into the editor's new file by the fastest path that works:
 /// block sharing (reflink), then <c>copy_file_range</c> (the kernel copies, nothing passes through this
-/// process), then writes straight from the source's mapping. Reports progress and honours cancellation
+/// process), then reads through the source's descriptor and writes. Reports progress and honours cancellation
 /// between steps of <see cref="StepBytes"/>.
 /// </summary>
 internal sealed class DataCopier(
@@ -23,6 +24,9 @@ internal sealed class DataCopier(
 {
     /// <summary>The most bytes one copy step moves: progress and cancellation come between steps.</summary>
     public const int StepBytes = 16 << 20;
+
+    /// <summary>The buffer of the read/write path.</summary>
+    private const int ReadWriteBytes = 4 << 20;
 
     private bool _copyFileRange = source is not null && OperatingSystem.IsLinux();
     private bool _usedCopyFileRange;
@@ -89,7 +93,7 @@ internal sealed class DataCopier(
             long moved = _copyFileRange ? CopyFileRangeStep(from, to, step) : 0;
             if (moved == 0)
             {
-                moved = WriteFromMapping(from, to, step);
+                moved = ReadAndWrite(from, to, step);
             }
 
             from += moved;
@@ -100,7 +104,7 @@ internal sealed class DataCopier(
         }
     }
 
-    /// <summary>One <c>copy_file_range</c> call; 0 when it is not available here (the mapping takes over for good).</summary>
+    /// <summary>One <c>copy_file_range</c> call; 0 when it is not available here (read/write takes over for good).</summary>
     private long CopyFileRangeStep(long from, long to, long step)
     {
         long copied = PosixInterop.CopyFileRange(source!, from, destination, to, step, out int errno);
@@ -126,21 +130,29 @@ internal sealed class DataCopier(
         throw new IOException($"writing '{destinationPath}' failed: {PosixInterop.Describe(errno)}");
     }
 
-    /// <summary>Writes a step straight from the source's mapping, then drops those pages from this process.</summary>
-    private long WriteFromMapping(long from, long to, long step)
+    /// <summary>
+    /// Reads a step through the source's descriptor (<c>pread</c>: a concurrent truncation is an exception,
+    /// never SIGBUS) and writes it, in pieces of <see cref="ReadWriteBytes"/>.
+    /// </summary>
+    private long ReadAndWrite(long from, long to, long step)
     {
-        if (!_usedReadWrite)
+        _usedReadWrite = true;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(step, ReadWriteBytes));
+        try
         {
-            _usedReadWrite = true;
-            sourceFile.Mapping.Advise(AccessAdvice.Sequential, from, sourceFile.FileSize - from);
+            for (long done = 0; done < step;)
+            {
+                int length = (int)Math.Min(buffer.Length, step - done);
+                sourceFile.Mapping.Read(from + done, buffer.AsSpan(0, length));
+                RandomAccess.Write(destination, buffer.AsSpan(0, length), to + done);
+                done += length;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        using (MappedFileLease lease = sourceFile.Mapping.Acquire())
-        {
-            RandomAccess.Write(destination, lease.GetSpan(from, (int)step), to);
-        }
-
-        sourceFile.Mapping.Release(from, step);
         return step;
     }
 }

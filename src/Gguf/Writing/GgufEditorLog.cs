@@ -38,6 +38,6 @@ internal static partial class EditorLog
     [LoggerMessage(EventId = 104, Level = LogLevel.Debug, Message = "Reflink into '{Path}' refused ({Reason}); copying instead")]
     private static partial void CloneRefusedCore(ILogger logger, string path, string reason);
 
-    [LoggerMessage(EventId = 105, Level = LogLevel.Debug, Message = "copy_file_range into '{Path}' refused ({Reason}); writing from the mapping instead")]
+    [LoggerMessage(EventId = 105, Level = LogLevel.Debug, Message = "copy_file_range into '{Path}' refused ({Reason}); reading and writing instead")]
     private static partial void CopyFileRangeRefusedCore(ILogger logger, string path, string reason);
 }

@@ -30,7 +30,7 @@ public enum GgufSaveMethod
     /// <summary>The kernel copied the data (<c>copy_file_range</c>), without a pass through this process.</summary>
     CopyFileRange,
 
-    /// <summary>The data was read from the mapping and written (no faster path was available).</summary>
+    /// <summary>The data was read (<c>pread</c>) and written by this process (no faster path was available).</summary>
     ReadWrite,
 }
 

@@ -5,7 +5,9 @@ using Gguf.Conformance.Models;
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Support;
 using Gguf.Format;
+using Gguf.LlamaCpp;
 using Gguf.Model;
+using Gguf.Testing;
 using Gguf.Writing;
 
 namespace Gguf.Conformance.Editing;
@@ -52,7 +54,7 @@ public sealed class EditConformanceTests(TinyModelFixture models) : IClassFixtur
     [MemberData(nameof(Modes))]
     public void Edit_LlamaCppReadsTheNewValuesAndTheSameTensorBytes(string mode)
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         string path = _dir.File($"diff-{mode}.gguf");
         var (kvs, tensors) = TinyModel.Build("llama");
         if (mode == "in-place")
@@ -141,7 +143,7 @@ public sealed class EditConformanceTests(TinyModelFixture models) : IClassFixtur
     [InlineData("qwen2", "realign")]
     public void TinyModel_MetadataEdits_LlamaCppRunsItWithTheSameLogits(string arch, string mode)
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         string path = _dir.File($"tiny-{arch}-{mode}.gguf");
         File.Copy(models.Model(arch), path);
         DecodeResult before = LlamaRunner.Decode(path, Prompt);
@@ -194,7 +196,7 @@ public sealed class EditConformanceTests(TinyModelFixture models) : IClassFixtur
     [Fact]
     public void GgufSet_ChatTemplateFromFile_OnALlamaCppWrittenModel()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         string path = _dir.File("llama-written-q8.gguf");
         LlamaRunner.Quantize(models.Model("llama"), path, LlamaFtype.MOSTLY_Q8_0);
         GgufSnapshot before = NativeGgufReader.TryRead(path, withData: true, out string error) ?? throw new InvalidOperationException(error);
@@ -228,7 +230,7 @@ public sealed class EditConformanceTests(TinyModelFixture models) : IClassFixtur
     [Fact]
     public void WellKnownKeyOfAnotherType_LlamaCppRefusesTheModel_TheEditorRefusesTheEdit()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         var (kvs, tensors) = TinyModel.Build("llama");
         Replace(kvs, Kv.I32("tokenizer.ggml.eos_token_id", 2));
         string path = _dir.File("eos-i32.gguf");

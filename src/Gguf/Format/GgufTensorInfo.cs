@@ -1,14 +1,14 @@
-using Gguf.Format;
 
-namespace Gguf.Model;
+namespace Gguf.Format;
 
 /// <summary>A tensor's description from the header: name, shape, type and where its bytes are.</summary>
 public sealed class GgufTensorInfo
 {
     private readonly long[] _dimensions;
 
-    internal GgufTensorInfo(int index, string name, long[] dimensions, GgmlTypeInfo typeInfo, long offset, long byteSize, long elementCount, long infoOffset)
+    internal GgufTensorInfo(int index, string name, long[] dimensions, GgmlTypeInfo typeInfo, long offset, long absoluteOffset, long byteSize, long elementCount, long infoOffset)
     {
+        AbsoluteOffset = absoluteOffset;
         Index = index;
         Name = name;
         _dimensions = dimensions;
@@ -37,8 +37,8 @@ public sealed class GgufTensorInfo
     /// <summary>The offset of the data relative to the start of the data section.</summary>
     public long Offset { get; }
 
-    /// <summary>The absolute file offset of the data; set once the data section's offset is known.</summary>
-    public long AbsoluteOffset { get; internal set; }
+    /// <summary>The absolute file offset of the data.</summary>
+    public long AbsoluteOffset { get; }
 
     /// <summary>The size of the data in bytes.</summary>
     public long ByteSize { get; }
@@ -48,6 +48,9 @@ public sealed class GgufTensorInfo
 
     /// <summary>The absolute offset of this tensor's info record in the header.</summary>
     public long InfoOffset { get; }
+
+    /// <summary>The offset of the type field in the header (the n_dims field, then 8 bytes per dimension, follow the name).</summary>
+    internal long TypeFieldOffset => InfoOffset + 8 + System.Text.Encoding.UTF8.GetByteCount(Name) + 4 + (8L * _dimensions.Length);
 
     /// <summary>The dimensions as a span.</summary>
     public ReadOnlySpan<long> DimensionsSpan => _dimensions;

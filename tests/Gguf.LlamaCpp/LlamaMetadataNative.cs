@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Gguf.Conformance.Native;
+namespace Gguf.LlamaCpp;
 
 /// <summary>
 /// libllama's view of a loaded model's metadata (<c>llama_model_meta_val_str</c>), for the editing tests:

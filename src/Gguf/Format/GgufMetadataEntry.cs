@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
-using Gguf.Format;
+using Gguf.IO;
 
-namespace Gguf.Model;
+namespace Gguf.Format;
 
 /// <summary>
 /// One metadata key and its value. Scalars are decoded while parsing; strings and arrays are decoded
@@ -86,20 +86,22 @@ public sealed class GgufMetadataEntry
     /// Any integer type widened to <see cref="long"/>; a UINT64 above <see cref="long.MaxValue"/> is a mismatch.
     /// Useful for keys that writers store with different integer widths.
     /// </summary>
-    public long GetInteger()
+    public long GetInteger() => TryGetInteger(out long value) ? value : throw Mismatch("an integer");
+
+    /// <summary>Any integer type widened to <see cref="long"/>; false for other types and for a UINT64 above <see cref="long.MaxValue"/>.</summary>
+    public bool TryGetInteger(out long value)
     {
         switch (Type)
         {
-            case GgufValueType.UInt8: return (byte)_scalarBits;
-            case GgufValueType.Int8: return (sbyte)_scalarBits;
-            case GgufValueType.UInt16: return (ushort)_scalarBits;
-            case GgufValueType.Int16: return (short)_scalarBits;
-            case GgufValueType.UInt32: return (uint)_scalarBits;
-            case GgufValueType.Int32: return (int)_scalarBits;
-            case GgufValueType.Int64: return (long)_scalarBits;
-            case GgufValueType.UInt64 when _scalarBits <= long.MaxValue: return (long)_scalarBits;
-            default:
-                throw Mismatch("an integer");
+            case GgufValueType.UInt8: value = (byte)_scalarBits; return true;
+            case GgufValueType.Int8: value = (sbyte)_scalarBits; return true;
+            case GgufValueType.UInt16: value = (ushort)_scalarBits; return true;
+            case GgufValueType.Int16: value = (short)_scalarBits; return true;
+            case GgufValueType.UInt32: value = (uint)_scalarBits; return true;
+            case GgufValueType.Int32: value = (int)_scalarBits; return true;
+            case GgufValueType.Int64: value = (long)_scalarBits; return true;
+            case GgufValueType.UInt64 when _scalarBits <= long.MaxValue: value = (long)_scalarBits; return true;
+            default: value = 0; return false;
         }
     }
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Gguf.Conformance.Native;
+namespace Gguf.LlamaCpp;
 
 // Layouts of the llama.h structs as compiled into LLamaSharp.Backend.Cpu 0.30.0 (ggml 0.18.0, commit 815a2a591).
 // This build has `enum llama_load_mode load_mode` in llama_model_params (no use_mmap/use_mlock booleans) and

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Gguf.Conformance.Native;
+namespace Gguf.LlamaCpp;
 
 /// <summary>What llama.cpp did with a model: its vocabulary size, the prompt's tokens and the last position's logits.</summary>
 internal sealed record DecodeResult(int VocabSize, int[] Tokens, float[] Logits, string Description);

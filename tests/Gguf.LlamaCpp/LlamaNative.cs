@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Gguf.Conformance.Native;
+namespace Gguf.LlamaCpp;
 
 /// <summary>The parts of libllama (llama.h) this suite uses: load, tokenize, decode, quantize.</summary>
 internal static unsafe partial class LlamaNative

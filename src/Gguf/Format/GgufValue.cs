@@ -1,7 +1,6 @@
 using System.Text;
-using Gguf.Format;
 
-namespace Gguf.Model;
+namespace Gguf.Format;
 
 /// <summary>
 /// A metadata value held in memory, for writing: a scalar, a string, or an array of scalars, strings or

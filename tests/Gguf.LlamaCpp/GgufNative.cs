@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Gguf.Conformance.Native;
+namespace Gguf.LlamaCpp;
 
 /// <summary><c>struct gguf_init_params</c> (gguf.h): passed by value to <c>gguf_init_from_file</c>.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 16)]

@@ -2,12 +2,13 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 
-namespace Gguf.Conformance.Native;
+namespace Gguf.LlamaCpp;
 
 /// <summary>
-/// Finds llama.cpp's native libraries shipped by the LLamaSharp.Backend.Cpu package and makes our
-/// P/Invoke declarations bind to them. The package's build props copy its runtimes into the output
-/// folder (<c>runtimes/&lt;rid&gt;/native[/&lt;variant&gt;]</c>); as a fallback we look in the NuGet cache.
+/// Finds llama.cpp's native libraries shipped by the LLamaSharp.Backend.Cpu package, picks the CPU variant and
+/// makes our P/Invoke declarations bind to them. Looks in <c>$GGUF_LLAMACPP_NATIVE</c> (a folder holding the
+/// libraries) when set, then in the consumer's output folder (<c>runtimes/&lt;rid&gt;/native[/&lt;variant&gt;]</c>,
+/// copied there by this project), then in the package folder of the NuGet cache.
 /// </summary>
 internal static class NativeLibraries
 {
@@ -17,8 +18,13 @@ internal static class NativeLibraries
     /// <summary>Library name used in our <c>LibraryImport</c> declarations for libllama.</summary>
     public const string Llama = "llama";
 
+    /// <summary>The environment variable naming a folder that holds the libraries (overrides the package).</summary>
+    public const string OverrideVariable = "GGUF_LLAMACPP_NATIVE";
+
     private const string PackageId = "llamasharp.backend.cpu";
-    private const string PackageVersion = "0.30.0";
+
+    /// <summary>The package version, from the one MSBuild property <c>LlamaSharpBackendVersion</c> (Directory.Packages.props).</summary>
+    public static string PackageVersion { get; } = BuildMetadata("LlamaSharpBackendVersion") ?? "unknown";
 
     // Dependency order: each library only needs the ones before it.
     private static readonly string[] LoadOrder = ["ggml-base", "ggml-cpu", "ggml", "llama"];
@@ -39,21 +45,14 @@ internal static class NativeLibraries
     /// <summary>The CPU variant chosen (avx512, avx2, avx, noavx) or null where the package has a single build.</summary>
     public static string? Variant => Loaded.Value.Variant;
 
-    /// <summary>Skips the calling test when the package has no native build for this platform.</summary>
-    public static void RequireOrSkip()
-    {
-        var state = Loaded.Value;
-        if (state.Error is not null)
-        {
-            Assert.Skip(state.Error);
-        }
-    }
-
     /// <summary>Registers the resolver and loads the libraries (idempotent).</summary>
     public static void EnsureLoaded() => _ = Loaded.Value;
 
     /// <summary>The address of an exported function of one of the loaded libraries (e.g. "llama").</summary>
     public static nint GetExport(string library, string name) => NativeLibrary.GetExport(Loaded.Value.Handles[library], name);
+
+    /// <summary>The full path of one of the loaded libraries (e.g. <see cref="GgmlBase"/>).</summary>
+    public static string PathOf(string library) => Path.Combine(Loaded.Value.Directory ?? string.Empty, FileName(library));
 
     /// <summary>The CPU variant folder to use on x86/x64, best first, from the CPU's features.</summary>
     public static IReadOnlyList<string> X86VariantsInPreferenceOrder()
@@ -89,7 +88,15 @@ internal static class NativeLibraries
         }
 
         var candidates = new List<(string Dir, string? Variant)>();
-        foreach (string root in RuntimeRoots())
+        string? overrideDir = Environment.GetEnvironmentVariable(OverrideVariable);
+        string[] roots = string.IsNullOrEmpty(overrideDir) ? [.. RuntimeRoots()] : [];
+        if (!string.IsNullOrEmpty(overrideDir))
+        {
+            // An explicit folder is the only one tried: a benchmark must not silently measure another build.
+            candidates.Add((overrideDir, null));
+        }
+
+        foreach (string root in roots)
         {
             string native = Path.Combine(root, rid, "native");
             if (RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86)
@@ -106,7 +113,8 @@ internal static class NativeLibraries
         var (dir, chosen) = candidates.FirstOrDefault(c => File.Exists(Path.Combine(c.Dir, FileName("llama"))));
         if (dir is null)
         {
-            return new State(null, null, [], $"No native llama.cpp build for {rid} found (looked in: {string.Join(", ", RuntimeRoots())}).");
+            string looked = roots.Length > 0 ? string.Join(", ", roots) : $"{OverrideVariable}={overrideDir}";
+            return new State(null, null, [], $"No native llama.cpp build for {rid} found (looked in: {looked}).");
         }
 
         var handles = new Dictionary<string, nint>(StringComparer.Ordinal);
@@ -174,16 +182,31 @@ internal static class NativeLibraries
         return null;
     }
 
+    /// <summary>Folders holding <c>&lt;rid&gt;/native/...</c>, first the output folder, then the package's.</summary>
     private static IEnumerable<string> RuntimeRoots()
     {
         yield return Path.Combine(AppContext.BaseDirectory, "runtimes");
 
+        // The package folder restore used for this build, then the same package in the current NuGet cache.
+        string? built = BuildMetadata("LlamaSharpBackendPath");
         string? packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES");
         if (string.IsNullOrEmpty(packages))
         {
             packages = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
         }
 
-        yield return Path.Combine(packages, PackageId, PackageVersion, "LLamaSharpRuntimes");
+        foreach (string package in new[] { built, Path.Combine(packages, PackageId, PackageVersion) }.OfType<string>().Distinct(StringComparer.Ordinal))
+        {
+            // 0.30.0 keeps its binaries in LLamaSharpRuntimes/; other versions used runtimes/.
+            yield return Path.Combine(package, "LLamaSharpRuntimes");
+            yield return Path.Combine(package, "runtimes");
+        }
+    }
+
+    private static string? BuildMetadata(string key)
+    {
+        string? value = typeof(NativeLibraries).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == key)?.Value;
+        return string.IsNullOrEmpty(value) ? null : value;
     }
 }

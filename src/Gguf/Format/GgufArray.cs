@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
-using Gguf.Format;
+using Gguf.IO;
 
-namespace Gguf.Model;
+namespace Gguf.Format;
 
 /// <summary>
 /// An array value, decoded lazily. Fixed-size elements are copied out on request; string and nested-array

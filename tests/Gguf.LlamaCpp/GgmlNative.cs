@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Gguf.Conformance.Native;
+namespace Gguf.LlamaCpp;
 
 /// <summary><c>struct ggml_init_params</c> (ggml.h): passed by value to <c>ggml_init</c>.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 24)]
