@@ -19,7 +19,7 @@ namespace Gguf.Writing;
 /// <remarks>
 /// Unchanged entries and tensor infos are copied byte for byte from the source; the tensor data is never
 /// decoded. The source must stay open until the save returns. After an atomic save over the source's own
-/// path the source keeps reading the old file (its mapping outlives the rename); after an in-place save it
+/// path the source keeps reading the old file (its descriptor outlives the rename); after an in-place save it
 /// is stale and must be reopened.
 /// </remarks>
 public sealed partial class GgufEditor
