@@ -2,11 +2,17 @@ using BenchmarkDotNet.Running;
 using Gguf.Benchmarks;
 using Gguf.LlamaCpp;
 
-// quick: the interleaved in-process runner (docs/benchmarks.md); inputs: write and list the inputs;
+// quick: the interleaved in-process runner (docs/benchmarks.md); edit: the metadata editor's saves against
+// copy_file_range (docs/benchmarks.md, Metadata editing); inputs: write and list the inputs;
 // anything else goes to BenchmarkDotNet, e.g. --filter '*Parse*'.
 if (args.Length > 0 && args[0] == "quick")
 {
     return QuickRunner.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "edit")
+{
+    return EditBenchmarks.Run(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "inputs")

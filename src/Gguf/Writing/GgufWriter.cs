@@ -183,7 +183,7 @@ public sealed class GgufWriter
         return padding;
     }
 
-    private static void WriteValue(ArrayBufferWriter<byte> header, GgufValue value)
+    internal static void WriteValue(ArrayBufferWriter<byte> header, GgufValue value)
     {
         switch (value.Type)
         {
@@ -243,19 +243,19 @@ public sealed class GgufWriter
         header.Advance(size);
     }
 
-    private static void WriteString(ArrayBufferWriter<byte> header, ReadOnlySpan<byte> utf8)
+    internal static void WriteString(ArrayBufferWriter<byte> header, ReadOnlySpan<byte> utf8)
     {
         WriteUInt64(header, (ulong)utf8.Length);
         header.Write(utf8);
     }
 
-    private static void WriteUInt32(ArrayBufferWriter<byte> header, uint value)
+    internal static void WriteUInt32(ArrayBufferWriter<byte> header, uint value)
     {
         BinaryPrimitives.WriteUInt32LittleEndian(header.GetSpan(4), value);
         header.Advance(4);
     }
 
-    private static void WriteUInt64(ArrayBufferWriter<byte> header, ulong value)
+    internal static void WriteUInt64(ArrayBufferWriter<byte> header, ulong value)
     {
         BinaryPrimitives.WriteUInt64LittleEndian(header.GetSpan(8), value);
         header.Advance(8);
