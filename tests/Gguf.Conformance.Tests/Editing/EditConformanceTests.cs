@@ -19,7 +19,7 @@ namespace Gguf.Conformance.Editing;
 public sealed class EditConformanceTests(TinyModelFixture models) : IClassFixture<TinyModelFixture>, IDisposable
 {
     private const string Prompt = "Hello world, the tiny model is a test.";
-    private readonly TempDir _dir = new("gguf-conf-edit");
+    private readonly TempDirectory _dir = new("gguf-conf-edit");
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -56,7 +56,7 @@ public sealed class EditConformanceTests(TinyModelFixture models) : IClassFixtur
     {
         Requires.LlamaCpp();
         string path = _dir.File($"diff-{mode}.gguf");
-        var (kvs, tensors) = TinyModel.Build("llama");
+        var (kvs, tensors) = TinyModel.BuildParts("llama");
         if (mode == "in-place")
         {
             // A long name the in-place edit shortens: the padding entry fills the gap.
@@ -86,9 +86,9 @@ public sealed class EditConformanceTests(TinyModelFixture models) : IClassFixtur
                     Replace(expected, Kv.U32(GgufKeys.Alignment, alignment));
                     break;
                 case "remove":
-                    Assert.True(editor.Remove("tokenizer.ggml.add_eos_token"));
+                    Assert.True(editor.Remove("tokenizer.ggml.add_bos_token"));
                     Assert.True(editor.Remove(GgufKeys.Name));
-                    expected.RemoveAll(k => k.KeyText is "tokenizer.ggml.add_eos_token" or GgufKeys.Name);
+                    expected.RemoveAll(k => k.KeyText is "tokenizer.ggml.add_bos_token" or GgufKeys.Name);
                     break;
                 default:
                     foreach (KvSnapshot kv in NewValues())
@@ -231,7 +231,7 @@ public sealed class EditConformanceTests(TinyModelFixture models) : IClassFixtur
     public void WellKnownKeyOfAnotherType_LlamaCppRefusesTheModel_TheEditorRefusesTheEdit()
     {
         Requires.LlamaCpp();
-        var (kvs, tensors) = TinyModel.Build("llama");
+        var (kvs, tensors) = TinyModel.BuildParts("llama");
         Replace(kvs, Kv.I32("tokenizer.ggml.eos_token_id", 2));
         string path = _dir.File("eos-i32.gguf");
         OurGguf.Write(path, kvs, tensors);

@@ -1,3 +1,4 @@
+using Gguf.Conformance.Native;
 using Gguf.Conformance.Support;
 using Gguf.Format;
 using Gguf.Model;
@@ -42,5 +43,16 @@ internal static class TinyModel
     {
         using var dir = new TempDirectory("gguf-conf-tiny");
         return OurGguf.Read(ModelGenerator.Build(Spec(arch)).WriteTo(dir.File("tiny.gguf")), withData: false);
+    }
+
+    /// <summary>
+    /// The model of <paramref name="arch"/> as metadata and tensors (with their bytes) that tests can change and write
+    /// again with either writer.
+    /// </summary>
+    public static (List<KvSnapshot> Metadata, List<TensorSpec> Tensors) BuildParts(string arch)
+    {
+        using var dir = new TempDirectory("gguf-conf-tiny");
+        GgufSnapshot model = OurGguf.Read(ModelGenerator.Build(Spec(arch)).WriteTo(dir.File("tiny.gguf")), withData: true);
+        return ([.. model.Metadata], [.. model.Tensors.Select(t => new TensorSpec(t.NameText, t.Type, t.Ne, t.Data!))]);
     }
 }

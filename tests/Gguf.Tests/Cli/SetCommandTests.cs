@@ -6,6 +6,8 @@ using Gguf.Tests.Support;
 using Gguf.Tests.Writing;
 using Gguf.Writing;
 
+using Gguf.Testing;
+
 namespace Gguf.Tests.Cli;
 
 /// <summary><c>gguf set</c>: value syntax per type, --from-file, --remove, -o, --in-place, --json and the error contract.</summary>
@@ -186,7 +188,7 @@ public sealed class SetCommandTests : IDisposable
     {
         string path = Model();
         byte[] template = [.. "{% for m in messages %}\r\n  {{ m.content }}\t\n{% endfor %}\n"u8, 0xFF, 0x0A];
-        string source = _temp.WriteBytes("t.jinja", template);
+        string source = _temp.Write("t.jinja", template);
         (int code, string output, _) = Run("set", path, GgufKeys.ChatTemplate, "--from-file", source);
 
         Assert.Equal(0, code);
@@ -198,7 +200,7 @@ public sealed class SetCommandTests : IDisposable
     public void Set_FromFile_ParsesOtherTypesFromText()
     {
         string path = Model();
-        string source = _temp.WriteBytes("ids.json", Encoding.UTF8.GetBytes("[1, 2, 3]\n"));
+        string source = _temp.Write("ids.json", Encoding.UTF8.GetBytes("[1, 2, 3]\n"));
         Assert.Equal(0, Run("set", path, "custom.ids", "--from-file", source, "--type", "u32[]").Code);
         Assert.Equal([1u, 2u, 3u], Read(path, f => f.Metadata["custom.ids"].GetArray().ToArray<uint>()));
     }
@@ -296,7 +298,7 @@ public sealed class SetCommandTests : IDisposable
     [Fact]
     public void MalformedFile_FormatErrorExitTwo()
     {
-        string path = _temp.WriteBytes("bad.gguf", Fixtures.EmptyHeader(1));
+        string path = _temp.Write("bad.gguf", Fixtures.EmptyHeader(1));
         (int code, _, string error) = Run("set", path, GgufKeys.Name, "x");
         Assert.Equal(2, code);
         Assert.StartsWith("error: UnsupportedVersion at offset 4", error);

@@ -5,6 +5,8 @@ using Gguf.Writing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Win32.SafeHandles;
 
+using Gguf.Testing;
+
 namespace Gguf.Tests.Writing;
 
 /// <summary>The editor's copy paths on their own: copy_file_range (Linux) and the read/write path every OS can take.</summary>

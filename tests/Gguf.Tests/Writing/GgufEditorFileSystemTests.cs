@@ -4,6 +4,8 @@ using Gguf.Model;
 using Gguf.Tests.Support;
 using Gguf.Writing;
 
+using Gguf.Testing;
+
 namespace Gguf.Tests.Writing;
 
 /// <summary>

@@ -3,6 +3,8 @@ using Gguf.Model;
 using Gguf.Tests.Support;
 using Gguf.Writing;
 
+using Gguf.Testing;
+
 namespace Gguf.Tests.Writing;
 
 /// <summary>The in-place option: only the header changes, the data offset and tensor offsets stay, and it is refused when it cannot.</summary>

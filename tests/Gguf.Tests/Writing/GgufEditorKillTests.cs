@@ -5,6 +5,8 @@ using Gguf.Model;
 using Gguf.Tests.Support;
 using Gguf.Writing;
 
+using Gguf.Testing;
+
 namespace Gguf.Tests.Writing;
 
 /// <summary>A model of a few copy steps, written once for the kill tests.</summary>

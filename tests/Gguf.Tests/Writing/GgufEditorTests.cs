@@ -5,6 +5,8 @@ using Gguf.Model;
 using Gguf.Tests.Support;
 using Gguf.Writing;
 
+using Gguf.Testing;
+
 namespace Gguf.Tests.Writing;
 
 /// <summary>The editor's model: set, replace, remove, key order, types, alignment re-lay, and what a save leaves.</summary>
@@ -326,7 +328,7 @@ public sealed class GgufEditorTests : IDisposable
     [Fact]
     public void Save_CorpusFile_ChatTemplate_EverythingElseByteIdentical()
     {
-        string corpus = Repo.RequireCorpus();
+        string corpus = Corpus.Require();
         string source = Path.Combine(corpus, "ggml-vocab-llama-spm.gguf");
         string path = _temp.File("llama-spm.gguf");
         File.Copy(source, path);
@@ -430,11 +432,11 @@ public sealed class GgufEditorTests : IDisposable
     {
         string path = Model();
         int dead = DeadProcessId();
-        string stale = _temp.WriteBytes($".m.gguf.gguf-edit-{dead}-0123456789abcdef.tmp", [1, 2, 3]);
-        string otherTarget = _temp.WriteBytes($".other.gguf.gguf-edit-{dead}-0123456789abcdef.tmp", [1]);
-        string notOurs = _temp.WriteBytes($".m.gguf.gguf-edit-{dead}-nothex.tmp", [1]);
-        string alive = _temp.WriteBytes($".m.gguf.gguf-edit-1-0123456789abcdef.tmp", [1]); // pid 1 runs
-        string fresh = _temp.WriteBytes($".m.gguf.gguf-edit-{dead}-fedcba9876543210.tmp", [1]);
+        string stale = _temp.Write($".m.gguf.gguf-edit-{dead}-0123456789abcdef.tmp", [1, 2, 3]);
+        string otherTarget = _temp.Write($".other.gguf.gguf-edit-{dead}-0123456789abcdef.tmp", [1]);
+        string notOurs = _temp.Write($".m.gguf.gguf-edit-{dead}-nothex.tmp", [1]);
+        string alive = _temp.Write($".m.gguf.gguf-edit-1-0123456789abcdef.tmp", [1]); // pid 1 runs
+        string fresh = _temp.Write($".m.gguf.gguf-edit-{dead}-fedcba9876543210.tmp", [1]);
         DateTime old = DateTime.UtcNow.AddHours(-1);
         foreach (string f in new[] { stale, otherTarget, notOurs, alive })
         {
