@@ -2,6 +2,7 @@ using System.Text;
 using Gguf.Format;
 using Gguf.LlamaCpp;
 using Gguf.Model;
+using Gguf.Testing;
 using Gguf.Writing;
 
 namespace Gguf.Benchmarks;
@@ -57,7 +58,7 @@ public static class BenchInputs
     /// <summary>samples/*.gguf of the repository (the README's tiny model), when present.</summary>
     public static IEnumerable<BenchInput> Samples()
     {
-        string? root = FindUp("Gguf.slnx") is string solution ? System.IO.Path.GetDirectoryName(solution) : null;
+        string? root = Repo.TryRoot;
         string? samples = root is null ? null : System.IO.Path.Combine(root, "samples");
         if (samples is null || !Directory.Exists(samples))
         {
@@ -70,10 +71,10 @@ public static class BenchInputs
         }
     }
 
-    /// <summary>The shared corpus (../shared/corpus from the repository root), or nothing when absent.</summary>
+    /// <summary>The shared corpus (<see cref="Gguf.Testing.Corpus"/>), or nothing when absent.</summary>
     public static IEnumerable<BenchInput> Corpus()
     {
-        string? directory = FindCorpus();
+        string? directory = Gguf.Testing.Corpus.Directory;
         if (directory is null)
         {
             yield break;
@@ -123,35 +124,6 @@ public static class BenchInputs
         }
 
         return !LlamaGguf.IsAvailable || LlamaGguf.Describe(path) is not null;
-    }
-
-    private static string? FindCorpus()
-    {
-        string? configured = Environment.GetEnvironmentVariable("GGUF_CORPUS");
-        if (!string.IsNullOrEmpty(configured))
-        {
-            return Directory.Exists(configured) ? configured : null;
-        }
-
-        return FindUp(System.IO.Path.Combine("shared", "corpus"));
-    }
-
-    /// <summary>The first <paramref name="relative"/> path that exists above the current or the program's directory.</summary>
-    private static string? FindUp(string relative)
-    {
-        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-        {
-            for (DirectoryInfo? d = new(start); d is not null; d = d.Parent)
-            {
-                string candidate = System.IO.Path.Combine(d.FullName, relative);
-                if (Directory.Exists(candidate) || File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-        }
-
-        return null;
     }
 
     private static BenchInput Ensure(string name, string kind, Action<string> write)
@@ -280,7 +252,7 @@ public static class BenchInputs
             }
         });
         using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-        writer.WriteTo(new HoleStream(file));
+        writer.WriteTo(new SparseFileStream(file));
     }
 
     private static void AddGeneral(GgufWriter writer, string architecture, string name)
@@ -366,54 +338,5 @@ public static class BenchInputs
         GgmlTypeInfo.TryGet((int)type, out GgmlTypeInfo info);
         info.TryGetByteSize(shape, out long size);
         writer.AddTensor(name, type, shape, new byte[size]);
-    }
-
-    /// <summary>Turns writes of all-zero buffers into seeks, so the file gets holes instead of zeros.</summary>
-    private sealed class HoleStream(FileStream inner) : Stream
-    {
-        private long _position;
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => _position;
-
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            if (buffer.Length >= 4096 && !buffer.ContainsAnyExcept((byte)0))
-            {
-                inner.Seek(buffer.Length, SeekOrigin.Current);
-            }
-            else
-            {
-                inner.Write(buffer);
-            }
-
-            _position += buffer.Length;
-        }
-
-        public override void Flush()
-        {
-            // A trailing hole needs the length set explicitly.
-            inner.SetLength(_position);
-            inner.Flush();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

@@ -2,11 +2,18 @@ using BenchmarkDotNet.Running;
 using Gguf.Benchmarks;
 using Gguf.LlamaCpp;
 
-// quick: the interleaved in-process runner (docs/benchmarks.md); dequant: the dequantization runner; inputs: write and list the inputs;
+// quick: the interleaved in-process runner (docs/benchmarks.md); edit: the metadata editor's saves against
+// copy_file_range (docs/benchmarks.md, Metadata editing); dequant: dequantization against ggml's to_float
+// (docs/benchmarks.md, Dequantization); inputs: write and list the inputs;
 // anything else goes to BenchmarkDotNet, e.g. --filter '*Parse*'.
 if (args.Length > 0 && args[0] == "quick")
 {
     return QuickRunner.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "edit")
+{
+    return EditBenchmarks.Run(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "dequant")

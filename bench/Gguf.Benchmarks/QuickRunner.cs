@@ -6,6 +6,7 @@ using System.Text.Json;
 using Gguf.Format;
 using Gguf.LlamaCpp;
 using Gguf.Model;
+using Gguf.Testing;
 
 namespace Gguf.Benchmarks;
 
@@ -123,8 +124,8 @@ public static class QuickRunner
             }
         }
 
-        double oursMedian = Median(oursSamples);
-        double llamaMedian = Median(llamaSamples);
+        double oursMedian = Statistics.Median(oursSamples);
+        double llamaMedian = Statistics.Median(llamaSamples);
         return new Row(input.Name, input.Bytes, oursMedian, oursSamples.Min(), llamaMedian, llamaSamples.Min(), oursMedian / llamaMedian, oursSamples.Count);
     }
 
@@ -168,10 +169,10 @@ public static class QuickRunner
                 samples.Add(Time(get, 20_000) * 1000);
             }
 
-            perIndex.Add(new IndexTime(index, Median(samples)));
+            perIndex.Add(new IndexTime(index, Statistics.Median(samples)));
         }
 
-        return new StringAccess(Median(openSamples), Median(touchSamples), perIndex);
+        return new StringAccess(Statistics.Median(openSamples), Statistics.Median(touchSamples), perIndex);
     }
 
     private static double WarmUp(Func<bool> action)
@@ -204,13 +205,6 @@ public static class QuickRunner
         }
 
         return Stopwatch.GetElapsedTime(start).TotalMicroseconds / batch;
-    }
-
-    private static double Median(List<double> samples)
-    {
-        double[] sorted = [.. samples.Order()];
-        int mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
     private static string Markdown(List<Row> rows)

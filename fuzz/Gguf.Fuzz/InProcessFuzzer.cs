@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Security.Cryptography;
-using Gguf.Tests.Hostile;
+using Gguf.Testing;
 
 namespace Gguf.Fuzz;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using Gguf.Tests.Hostile;
+using Gguf.Testing;
 
 namespace Gguf.Fuzz;
 
@@ -66,8 +66,7 @@ internal static class Program
     /// <summary>A scratch file for the mapped path, on tmpfs where there is one.</summary>
     internal static string ScratchPath()
     {
-        string dir = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
-        return Path.Combine(dir, $"gguf-fuzz-{Environment.ProcessId}.gguf");
+        return Path.Combine(TempDirectory.MemoryBackedRoot, $"gguf-fuzz-{Environment.ProcessId}.gguf");
     }
 
     private static int RunFiles(string[] paths)

@@ -1,6 +1,6 @@
 using Gguf.Format;
 using Gguf.Model;
-using Gguf.Tests.Hostile;
+using Gguf.Testing;
 using Gguf.Writing;
 
 namespace Gguf.Fuzz;

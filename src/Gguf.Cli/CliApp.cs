@@ -36,6 +36,7 @@ internal static class CliApp
         root.Subcommands.Add(PlanCommand.Create(console));
         root.Subcommands.Add(LoadCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
+        root.Subcommands.Add(SetCommand.Create(console));
         root.Subcommands.Add(TensorCommand.Create(console));
         return root;
     }

@@ -81,9 +81,7 @@ internal static class BenchParseCommand
             microseconds[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         }
 
-        Array.Sort(microseconds);
-        int middle = iterations / 2;
-        double median = iterations % 2 == 1 ? microseconds[middle] : (microseconds[middle - 1] + microseconds[middle]) / 2;
+        double median = Statistics.Median(microseconds);
         return new ParseTiming(path, iterations, median, microseconds[0]);
     }
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using Gguf.Format;
+using Gguf.IO;
 using Gguf.Model;
 
 namespace Gguf.Writing;
@@ -167,11 +168,11 @@ public sealed class GgufWriter
         return size;
     }
 
-    private long Padded(long size) => size + ((Alignment - (size % Alignment)) % Alignment);
+    private long Padded(long size) => Align.Up(size, Alignment);
 
     private long WritePadding(Stream output, long position)
     {
-        int padding = (int)((Alignment - (position % Alignment)) % Alignment);
+        int padding = (int)(Align.Up(position, Alignment) - position);
         Span<byte> zeros = stackalloc byte[256];
         zeros.Clear();
         for (int left = padding; left > 0; left -= Math.Min(left, zeros.Length))
@@ -182,7 +183,7 @@ public sealed class GgufWriter
         return padding;
     }
 
-    private static void WriteValue(ArrayBufferWriter<byte> header, GgufValue value)
+    internal static void WriteValue(ArrayBufferWriter<byte> header, GgufValue value)
     {
         switch (value.Type)
         {
@@ -242,19 +243,19 @@ public sealed class GgufWriter
         header.Advance(size);
     }
 
-    private static void WriteString(ArrayBufferWriter<byte> header, ReadOnlySpan<byte> utf8)
+    internal static void WriteString(ArrayBufferWriter<byte> header, ReadOnlySpan<byte> utf8)
     {
         WriteUInt64(header, (ulong)utf8.Length);
         header.Write(utf8);
     }
 
-    private static void WriteUInt32(ArrayBufferWriter<byte> header, uint value)
+    internal static void WriteUInt32(ArrayBufferWriter<byte> header, uint value)
     {
         BinaryPrimitives.WriteUInt32LittleEndian(header.GetSpan(4), value);
         header.Advance(4);
     }
 
-    private static void WriteUInt64(ArrayBufferWriter<byte> header, ulong value)
+    internal static void WriteUInt64(ArrayBufferWriter<byte> header, ulong value)
     {
         BinaryPrimitives.WriteUInt64LittleEndian(header.GetSpan(8), value);
         header.Advance(8);

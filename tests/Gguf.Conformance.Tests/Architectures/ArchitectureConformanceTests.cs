@@ -1,10 +1,11 @@
 using Gguf.Architectures;
-using Gguf.LlamaCpp;
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Probe;
 using Gguf.Conformance.Support;
 using Gguf.Format;
+using Gguf.LlamaCpp;
 using Gguf.Model;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Architectures;
 
@@ -19,7 +20,7 @@ internal sealed record Mutant(string Label, ArchModel Model, string? Subject);
 /// </summary>
 public sealed class ArchitectureConformanceTests(ProbeFixture fixture) : IClassFixture<ProbeFixture>, IDisposable
 {
-    private readonly TempDir dir = new("gguf-arch");
+    private readonly TempDirectory dir = new("gguf-arch");
 
     public static TheoryData<string> Models => new(ArchModels.Names);
 

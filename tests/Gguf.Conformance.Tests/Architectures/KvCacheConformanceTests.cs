@@ -1,11 +1,12 @@
 using Gguf.Architectures;
-using Gguf.LlamaCpp;
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Probe;
 using Gguf.Conformance.Support;
 using Gguf.Format;
+using Gguf.LlamaCpp;
 using Gguf.Loading;
 using Gguf.Model;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Architectures;
 
@@ -22,7 +23,7 @@ public sealed class KvCacheConformanceTests(ProbeFixture fixture) : IClassFixtur
     private static readonly GgmlType[] CacheTypes =
         [GgmlType.F16, GgmlType.F32, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.IQ4_NL, GgmlType.Q5_0, GgmlType.Q5_1];
 
-    private readonly TempDir dir = new("gguf-kv");
+    private readonly TempDirectory dir = new("gguf-kv");
 
     public static TheoryData<string> Models => new(ArchModels.Names);
 

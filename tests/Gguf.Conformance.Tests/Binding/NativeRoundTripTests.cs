@@ -49,7 +49,7 @@ public sealed class NativeRoundTripTests
     public void LlamaCpp_WritesAndReadsBackEveryValueAndTensorType(uint alignment)
     {
         Requires.LlamaCpp();
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var rng = new Random(11);
         var kvs = EveryValueType();
         if (alignment != 32)
@@ -96,7 +96,7 @@ public sealed class NativeRoundTripTests
             Assert.Equal((ulong)tensors[i].Data.Length, t.Size);
             Assert.Equal(expectedOffset, t.Offset);
             Assert.Equal(tensors[i].Data, t.Data);
-            expectedOffset += (t.Size + alignment - 1) / alignment * alignment;
+            expectedOffset += (ulong)Rounding.Up((long)t.Size, alignment);
         }
     }
 }

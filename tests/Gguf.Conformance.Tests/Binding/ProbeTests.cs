@@ -15,13 +15,13 @@ public sealed class ProbeTests
     public void Probe_AcceptsValidAndRejectsTruncated()
     {
         Requires.LlamaCpp();
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         byte[] file = new RawGgufBuilder().KvString("general.architecture", "llama").Tensor("w", 0, [8, 2]).Build();
         using var probe = new ProbeClient();
 
         var ok = probe.Judge(dir.Write("ok.gguf", file));
-        var cut = probe.Judge(dir.Write("cut.gguf", file[..40]));
-        var outOfBounds = probe.Judge(dir.Write("oob.gguf", file[..^32]));
+        var cut = probe.Judge(dir.Write("cut.gguf", file.AsSpan(..40)));
+        var outOfBounds = probe.Judge(dir.Write("oob.gguf", file.AsSpan(..^32)));
 
         Assert.Equal(Verdict.Accept, ok.Verdict);
         Assert.Equal(Verdict.Reject, cut.Verdict);
@@ -38,7 +38,7 @@ public sealed class ProbeTests
     public void Probe_ZeroDimensionAfterTheFirst_CrashesThisBuildAndWeAccept()
     {
         Requires.LlamaCpp();
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         byte[] file = new RawGgufBuilder().Tensor("w", 0, [8, 0, 2], []).Tensor("v", 0, [8]).Build();
         using var probe = new ProbeClient();
         string path = dir.Write("zero.gguf", file);
@@ -57,7 +57,7 @@ public sealed class ProbeTests
     public void Probe_Int32Alignment_IsNotAccepted()
     {
         Requires.LlamaCpp();
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         byte[] file = new RawGgufBuilder().Kv(Kv.I32("general.alignment", 32)).Tensor("w", 0, [8]).Build();
         using var probe = new ProbeClient();
         string path = dir.Write("i32align.gguf", file);
@@ -71,7 +71,7 @@ public sealed class ProbeTests
     public void Probe_ReportsANativeAbortAsCrash_AndRecovers()
     {
         Requires.LlamaCpp();
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var probe = new ProbeClient();
         string ok = dir.Write("ok.gguf", new RawGgufBuilder().KvString("k", "v").Build());
 

@@ -14,7 +14,7 @@ public sealed unsafe class TypeTraitsTests
     /// </summary>
     internal static int BuildTypeCount()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         for (int id = 0; id < 64; id++)
         {
             byte[] file = new RawGgufBuilder().Tensor("t", id, [512], new byte[4096]).Build();

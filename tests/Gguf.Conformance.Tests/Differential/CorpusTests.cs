@@ -16,7 +16,7 @@ public sealed class CorpusTests
     public void CorpusFiles_ReadIdenticallyByBothReaders()
     {
         Requires.LlamaCpp();
-        string corpus = CorpusDirectory() ?? throw SkipException();
+        string corpus = Corpus.Require();
         string[] files = Directory.GetFiles(corpus, "*.gguf", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
         Assert.NotEmpty(files);
 
@@ -48,26 +48,5 @@ public sealed class CorpusTests
         }
 
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
-    }
-
-    private static Exception SkipException()
-    {
-        Assert.Skip("../shared/corpus is not present next to the checkout; this test needs the optional shared corpus");
-        return new InvalidOperationException();
-    }
-
-    /// <summary>../shared/corpus beside the repository root (the folder holding Gguf.slnx), or null.</summary>
-    private static string? CorpusDirectory()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Gguf.slnx")))
-            {
-                string candidate = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "corpus"));
-                return Directory.Exists(candidate) ? candidate : null;
-            }
-        }
-
-        return null;
     }
 }

@@ -20,7 +20,7 @@ public sealed class KnownInputTests(ProbeFixture fixture) : IClassFixture<ProbeF
     public void KnownInput_VerdictsAgreeOrDifferByADocumentedRule(string name)
     {
         Requires.LlamaCpp();
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var probe = fixture.Probe;
         string path = dir.Write(name + ".gguf", KnownInputs.All[name]());
 

@@ -19,7 +19,7 @@ public sealed class ReadWriteDifferentialTests
     public void LlamaCppWrites_WeRead_EverythingAgrees()
     {
         Requires.LlamaCpp();
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var failures = new List<string>();
         for (int seed = 0; seed < FileCount; seed++)
         {
@@ -37,7 +37,7 @@ public sealed class ReadWriteDifferentialTests
     public void WeWrite_LlamaCppReads_EverythingAgrees()
     {
         Requires.LlamaCpp();
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var failures = new List<string>();
         for (int seed = 0; seed < FileCount; seed++)
         {
@@ -56,7 +56,7 @@ public sealed class ReadWriteDifferentialTests
     public void BothWriters_WriteIdenticalFiles()
     {
         Requires.LlamaCpp();
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var failures = new List<string>();
         for (int seed = 0; seed < FileCount / 3; seed++)
         {
@@ -91,7 +91,7 @@ public sealed class ReadWriteDifferentialTests
     public void WeWrite_SignedIntegerArrays_KeepTheirElementType()
     {
         Requires.LlamaCpp();
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var kvs = new List<KvSnapshot>
         {
             Kv.Array("a.i8", GgufNativeType.INT8, [0xFF, 0x01]),

@@ -30,7 +30,7 @@ public sealed class ZeroElementTensorTests(ProbeFixture fixture) : IClassFixture
     public async Task LlamaCppWritesZeroElementTensor_VerifyAcceptsAndDumpAgrees(string name, long[] shape)
     {
         Requires.LlamaCpp();
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var rng = new Random(name.Length);
         var before = new byte[32];
         var after = new byte[64];
@@ -86,7 +86,7 @@ public sealed class ZeroElementTensorTests(ProbeFixture fixture) : IClassFixture
     public async Task LlamaCppWritesTrailingZeroDimension_BothReject()
     {
         Requires.LlamaCpp();
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         string path = dir.File("trailing-zero.gguf");
         NativeGgufWriter.Write(path, [Kv.Str("general.architecture", "conformance")], [new("empty", 0, [8, 0], []), new("next", 0, [8], new byte[32])]);
 

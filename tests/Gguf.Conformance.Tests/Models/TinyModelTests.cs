@@ -8,7 +8,7 @@ namespace Gguf.Conformance.Models;
 /// <summary>The tiny models, written once by our writer, shared by the tests of this class.</summary>
 public sealed class TinyModelFixture : IDisposable
 {
-    private readonly TempDir dir = new("gguf-conf-models");
+    private readonly TempDirectory dir = new("gguf-conf-models");
     private readonly Dictionary<string, string> paths = [];
     private readonly Lock gate = new();
 
@@ -21,9 +21,7 @@ public sealed class TinyModelFixture : IDisposable
         {
             if (!paths.TryGetValue(arch, out string? path))
             {
-                var (kvs, tensors) = TinyModel.Build(arch);
-                path = dir.File($"tiny-{arch}-f32.gguf");
-                OurGguf.Write(path, kvs, tensors);
+                path = ModelGenerator.Build(TinyModel.Spec(arch)).WriteTo(dir.File($"tiny-{arch}-f32.gguf"));
                 paths[arch] = path;
             }
 
@@ -77,7 +75,7 @@ public sealed class TinyModelTests(TinyModelFixture models) : IClassFixture<Tiny
         var result = LlamaRunner.Decode(path, Prompt);
 
         TestContext.Current.TestOutputHelper?.WriteLine($"{arch}: {result.Description}, {result.Tokens.Length} tokens: {string.Join(' ', result.Tokens)}");
-        Assert.Equal(TinyModel.Build(arch).Metadata.Single(kv => kv.KeyText == "tokenizer.ggml.tokens").Count, (ulong)result.VocabSize);
+        Assert.Equal(ModelGenerator.Build(TinyModel.Spec(arch)).VocabularySize, result.VocabSize);
         Assert.Equal(1, result.Tokens[0]); // BOS
         Assert.True(result.Tokens.Length >= 4);
         Assert.All(result.Logits, v => Assert.True(float.IsFinite(v)));

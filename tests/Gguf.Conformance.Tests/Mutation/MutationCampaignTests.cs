@@ -15,7 +15,7 @@ public sealed class MutationCampaignTests
     public void Seeds_AreValidForBothReaders()
     {
         Requires.LlamaCpp();
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         foreach (var seed in MutationSeeds.All)
         {
             string path = dir.Write(seed.Name + ".gguf", seed.Bytes);
@@ -33,7 +33,7 @@ public sealed class MutationCampaignTests
         Requires.LlamaCpp();
         int count = Campaign.EnvInt("GGUF_CONFORMANCE_MUTATIONS", 5000);
         int seed = Campaign.EnvInt("GGUF_CONFORMANCE_SEED", 20261126);
-        using var dir = new TempDir("gguf-conf-mut");
+        using var dir = new TempDirectory("gguf-conf-mut");
 
         var report = MutationCampaign.Run(count, seed, dir.Path, Environment.GetEnvironmentVariable("GGUF_CONFORMANCE_KEEP"));
 

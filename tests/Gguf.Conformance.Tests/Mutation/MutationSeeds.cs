@@ -1,5 +1,6 @@
 using Gguf.Conformance.Binding;
 using Gguf.Conformance.Support;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Mutation;
 

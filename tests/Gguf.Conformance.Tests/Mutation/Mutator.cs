@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Gguf.Conformance.Support;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Mutation;
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Gguf.Conformance.Support;
 using Gguf.LlamaCpp;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Native;
 

@@ -1,5 +1,6 @@
 using Gguf.Conformance.Native;
 using Gguf.LlamaCpp;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Probe;
 
@@ -55,7 +56,7 @@ internal static class ProbeServer
         string path = Path.Combine(Path.GetTempPath(), $"gguf-probe-warmup-{Environment.ProcessId}.gguf");
         try
         {
-            File.WriteAllBytes(path, new Support.RawGgufBuilder().KvString("k", "v").Tensor("w", 0, [8]).Build());
+            File.WriteAllBytes(path, new RawGgufBuilder().KvString("k", "v").Tensor("w", 0, [8]).Build());
             _ = NativeVerdict.Judge(path);
         }
         finally

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Gguf.Conformance.Native;
 using Gguf.LlamaCpp;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Support;
 
@@ -55,5 +56,39 @@ internal static class Kv
         var b = new byte[size];
         write(b);
         return b;
+    }
+}
+
+/// <summary>Adds <see cref="KvSnapshot"/> values to the shared raw file builder.</summary>
+internal static class RawGgufBuilderExtensions
+{
+    /// <summary>Adds a metadata entry described by a <see cref="KvSnapshot"/> (valid encoding).</summary>
+    public static RawGgufBuilder Kv(this RawGgufBuilder builder, KvSnapshot kv) => builder.Kv(kv.Key, (int)kv.Type, EncodeValue(kv));
+
+    /// <summary>The encoded value of a well-formed entry (without key and type).</summary>
+    public static byte[] EncodeValue(KvSnapshot kv)
+    {
+        switch (kv.Type)
+        {
+            case GgufNativeType.STRING:
+                return RawGguf.EncodeString(kv.Raw);
+            case GgufNativeType.ARRAY:
+                var raw = new RawGguf().I32((int)kv.ElementType!.Value).U64(kv.Count);
+                if (kv.Strings is not null)
+                {
+                    foreach (byte[] s in kv.Strings)
+                    {
+                        raw.Str(s);
+                    }
+                }
+                else
+                {
+                    raw.Bytes(kv.Raw);
+                }
+
+                return raw.ToArray();
+            default:
+                return kv.Raw;
+        }
     }
 }

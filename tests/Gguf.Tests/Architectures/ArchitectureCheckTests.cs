@@ -1,6 +1,7 @@
 using Gguf.Architectures;
 using Gguf.Format;
 using Gguf.Model;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 using Gguf.Writing;
 

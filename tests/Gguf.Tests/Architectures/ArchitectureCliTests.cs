@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 
 namespace Gguf.Tests.Architectures;

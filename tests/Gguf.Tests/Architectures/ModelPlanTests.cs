@@ -2,6 +2,7 @@ using Gguf.Architectures;
 using Gguf.Format;
 using Gguf.Loading;
 using Gguf.Model;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 
 namespace Gguf.Tests.Architectures;

@@ -1,7 +1,8 @@
 using System.Text.Json;
-using Gguf.Format;
 using Gguf.Cli;
+using Gguf.Format;
 using Gguf.Model;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 using Gguf.Writing;
 
@@ -28,7 +29,7 @@ public sealed class CliTests : IDisposable
     public void Verify_MalformedFile_OneErrorLineExitTwo()
     {
         byte[] bytes = Fixtures.EmptyHeader(1);
-        (int code, string output, string error) = Run("verify", _temp.WriteBytes("v1.gguf", bytes));
+        (int code, string output, string error) = Run("verify", _temp.Write("v1.gguf", bytes));
 
         Assert.Equal(2, code);
         Assert.Empty(output);
@@ -46,7 +47,7 @@ public sealed class CliTests : IDisposable
         {
             "missing" => _temp.File("nothing.gguf"),
             "directory" => _temp.Path,
-            _ => _temp.WriteBytes("empty.gguf", []),
+            _ => _temp.Write("empty.gguf", []),
         };
         (int code, _, string error) = Run("verify", path);
 
@@ -124,7 +125,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void Dump_Corpus_TokensAndCountsMatchTheFile()
     {
-        string corpus = Repo.RequireCorpus();
+        string corpus = Corpus.Require();
         string path = Path.Combine(corpus, "ggml-vocab-gpt-2.gguf");
         (int code, string output, _) = Run("dump", path, "--json");
         Assert.Equal(0, code);

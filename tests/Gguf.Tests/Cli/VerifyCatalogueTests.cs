@@ -1,5 +1,6 @@
 using Gguf.Cli;
-using Gguf.Tests.Hostile;
+using Gguf.Testing;
+using Gguf.Tests.Format.Hostile;
 using Gguf.Tests.Support;
 
 namespace Gguf.Tests.Cli;
@@ -19,15 +20,12 @@ public sealed class VerifyCatalogueTests : IDisposable
     public void Verify_MalformedClass_ExitsTwoWithCodeAndOffset(string name)
     {
         MalformedCase malformed = MalformedCatalogue.Cases[name];
-        string path = malformed.File.Length == 0 ? _temp.File("absent") : _temp.WriteBytes("case.gguf", malformed.File);
-        var output = new StringWriter();
-        var error = new StringWriter();
-
-        int code = CliApp.Run(["verify", path], output, error);
+        string path = malformed.File.Length == 0 ? _temp.File("absent") : _temp.Write("case.gguf", malformed.File);
+        (int code, string output, string error) = CliRunner.Run("verify", path);
 
         Assert.Equal(2, code);
-        Assert.Empty(output.ToString());
-        string line = Assert.Single(error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Empty(output);
+        string line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith($"error: {malformed.Code} at offset {malformed.Offset}: ", line);
     }
 }

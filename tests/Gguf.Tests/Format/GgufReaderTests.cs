@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Gguf.Format;
 using Gguf.Model;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 using Gguf.Writing;
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Gguf.IO;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 
 namespace Gguf.Tests.IO;
@@ -18,7 +19,7 @@ public sealed class MappedFileTests : IDisposable
             bytes[i] = (byte)(i * 31 + 7);
         }
 
-        return _temp.WriteBytes(name, bytes);
+        return _temp.Write(name, bytes);
     }
 
     [Fact]
@@ -130,7 +131,7 @@ public sealed class MappedFileTests : IDisposable
     [Fact]
     public void Open_EmptyFile_ThrowsEmptyWithPath()
     {
-        string path = _temp.WriteBytes("empty.gguf", []);
+        string path = _temp.Write("empty.gguf", []);
         var e = Assert.Throws<MappedFileException>(() => MappedFile.Open(path));
         Assert.Equal(MappedFileError.Empty, e.Error);
         Assert.Contains(path, e.Message);
@@ -233,7 +234,7 @@ public sealed class MappedFileTests : IDisposable
         using MappedFile file = MappedFile.Open(path);
 
         // Another writer replaces the path by rename, as editors and downloaders do.
-        string other = _temp.WriteBytes("other.bin", new byte[8192]);
+        string other = _temp.Write("other.bin", new byte[8192]);
         File.Move(other, path, overwrite: true);
 
         var bytes = new byte[8192];

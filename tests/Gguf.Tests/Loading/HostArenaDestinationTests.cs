@@ -1,4 +1,5 @@
 using Gguf.Loading;
+using Gguf.Testing;
 using Xunit;
 
 namespace Gguf.Tests.Loading;

@@ -2,6 +2,7 @@ using Gguf.Format;
 using Gguf.IO;
 using Gguf.Loading;
 using Gguf.Model;
+using Gguf.Testing;
 using Xunit;
 
 namespace Gguf.Tests.Loading;
@@ -22,7 +23,7 @@ public sealed class ModelLoaderLayoutTests
         {
             Assert.Equal(expectedOffset, tensor.Offset);
             Assert.Equal(0, tensor.Offset % 256);
-            expectedOffset += (tensor.ByteSize + 255) / 256 * 256;
+            expectedOffset += Rounding.Up(tensor.ByteSize, 256);
         }
 
         Assert.Equal(expectedOffset, total);

@@ -1,40 +1,11 @@
 using Gguf.Format;
 using Gguf.Loading;
 using Gguf.Model;
+using Gguf.Testing;
 using Gguf.Writing;
 using Xunit;
 
 namespace Gguf.Tests.Loading;
-
-/// <summary>A temporary directory deleted with its contents on dispose.</summary>
-public sealed class TempDirectory : IDisposable
-{
-    /// <param name="preferMemoryFileSystem">
-    /// Use /dev/shm when it exists: reading a hole of a sparse file there copies the zero page instead of
-    /// filling the page cache with zeros, which keeps multi-GiB sparse tests fast.
-    /// </param>
-    public TempDirectory(bool preferMemoryFileSystem = false)
-    {
-        string root = preferMemoryFileSystem && Directory.Exists("/dev/shm") ? "/dev/shm" : System.IO.Path.GetTempPath();
-        Path = System.IO.Path.Combine(root, "gguf-loading-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
 
 /// <summary>A generated model: its path and every tensor's expected bytes.</summary>
 public sealed record TestModel(string Path, IReadOnlyList<(string Name, byte[] Bytes)> Tensors)
@@ -135,9 +106,8 @@ public static class TestModels
             }
         });
         using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
-        using var sparse = new SparseStream(file);
+        using var sparse = new SparseFileStream(file);
         writer.WriteTo(sparse);
-        sparse.Finish();
         return (path, bytes);
     }
 
@@ -168,41 +138,6 @@ public static class TestModels
 
     /// <summary>The 8 bytes written at <paramref name="offset"/> of the huge tensor.</summary>
     public static byte[] Marker(long offset) => BitConverter.GetBytes(offset ^ 0x5A5A_5A5A_5A5A_5A5AL);
-
-    /// <summary>Turns writes of zeros into seeks, so the file gets holes.</summary>
-    private sealed class SparseStream(FileStream inner) : Stream
-    {
-        private long _position;
-
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => _position;
-        public override long Position { get => _position; set => throw new NotSupportedException(); }
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            if (buffer.IndexOfAnyExcept((byte)0) < 0)
-            {
-                inner.Seek(buffer.Length, SeekOrigin.Current);
-            }
-            else
-            {
-                inner.Write(buffer);
-            }
-
-            _position += buffer.Length;
-        }
-
-        public void Finish() => inner.SetLength(_position);
-
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-    }
 }
 
 /// <summary>Checks shared by the loader tests and the GPU tests (this file is linked into both).</summary>

@@ -1,5 +1,6 @@
 using Gguf.Format;
 using Gguf.Model;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 
 namespace Gguf.Tests.Model;
@@ -28,7 +29,7 @@ public sealed class CorpusTests
     [MemberData(nameof(Vocabularies))]
     public void Open_VocabFile_MatchesCorpusReadme(string name, int keys, string architecture, int vocab, int merges)
     {
-        string path = Path.Combine(Repo.RequireCorpus(), name);
+        string path = Path.Combine(Corpus.Require(), name);
         using GgufFile file = GgufFile.Open(path);
 
         Assert.Equal(3u, file.Version);
@@ -50,7 +51,7 @@ public sealed class CorpusTests
     [InlineData("test_writer.30fef3d.gguf", GgufErrorCode.InvalidValueType, 204)]
     public void Open_HistoryFile_RejectedAsDocumented(string name, GgufErrorCode code, long offset)
     {
-        string path = Path.Combine(Repo.RequireCorpus(), "history", name);
+        string path = Path.Combine(Corpus.Require(), "history", name);
         var e = Assert.Throws<GgufFormatException>(() => GgufFile.Open(path));
         Assert.Equal(code, e.Code);
         Assert.Equal(offset, e.Offset);
@@ -59,7 +60,7 @@ public sealed class CorpusTests
     [Fact]
     public void Open_Version2File_Accepted()
     {
-        string path = Path.Combine(Repo.RequireCorpus(), "history", "ggml-vocab-falcon.v2.5dd6f5a.gguf");
+        string path = Path.Combine(Corpus.Require(), "history", "ggml-vocab-falcon.v2.5dd6f5a.gguf");
         using GgufFile file = GgufFile.Open(path);
         Assert.Equal(2u, file.Version);
         Assert.Equal(17, file.Metadata.Count);

@@ -1,6 +1,7 @@
 using Gguf.Format;
 using Gguf.IO;
 using Gguf.Model;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 using Gguf.Writing;
 
@@ -134,7 +135,7 @@ public sealed class GgufFileTests : IDisposable
     public void Open_Malformed_ThrowsFormatAndUnmaps()
     {
         byte[] bytes = Fixtures.WithTensors().ToBytes();
-        string path = _temp.WriteBytes("trunc.gguf", bytes.AsSpan(0, bytes.Length - 30));
+        string path = _temp.Write("trunc.gguf", bytes.AsSpan(0, bytes.Length - 30));
         var logger = new CapturingLogger();
 
         var e = Assert.Throws<GgufFormatException>(() => GgufFile.Open(path, logger: logger));
