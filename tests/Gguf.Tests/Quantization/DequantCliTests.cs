@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using Gguf.Format;
 using Gguf.Model;
 using Gguf.Quantization;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 
 namespace Gguf.Tests.Quantization;

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Gguf.Format;
 using Gguf.Model;
 using Gguf.Quantization;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 
 namespace Gguf.Tests.Quantization;

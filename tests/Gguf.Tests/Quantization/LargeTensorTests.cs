@@ -3,6 +3,7 @@ using System.Text;
 using Gguf.Format;
 using Gguf.Model;
 using Gguf.Quantization;
+using Gguf.Testing;
 using Gguf.Tests.Support;
 
 namespace Gguf.Tests.Quantization;
