@@ -206,11 +206,12 @@ internal static class ScalarKernels
         {
             ReadOnlySpan<byte> block = source.Slice(b * 18, 18);
             Span<float> y = destination.Slice(b * 128, 128);
-            float d = Half(block, 0);
-            float negative = -d;
+            int d = BitConverter.SingleToInt32Bits(Half(block, 0));
             for (int j = 0; j < 128; j++)
             {
-                y[j] = ((block[2 + (j >> 3)] >> (j & 7)) & 1) != 0 ? d : negative;
+                // d, or −d (the sign bit flipped, as ggml negates) where the bit is clear; no branch on random bits.
+                int clear = ~(block[2 + (j >> 3)] >> (j & 7)) & 1;
+                y[j] = BitConverter.Int32BitsToSingle(d ^ (clear << 31));
             }
         }
     }
@@ -360,7 +361,8 @@ internal static class ScalarKernels
                         float dl = dAll * scales[scale++];
                         for (int l = (group * 16); l < (group * 16) + 16; l++)
                         {
-                            int value = ((q[l] >> shift) & 3) - (((hmask[l] >> bit) & 1) != 0 ? 0 : 4);
+                            // code − 4 where the high bit is clear, without a branch on random bits
+                            int value = ((q[l] >> shift) & 3) - ((~(hmask[l] >> bit) & 1) << 2);
                             y[output++] = dl * value;
                         }
                     }
@@ -577,8 +579,9 @@ internal static class ScalarKernels
     {
         for (int j = 0; j < width; j++)
         {
-            float value = scale * grid[(entry * width) + j];
-            y[j] = ((signs >> j) & 1) != 0 ? -value : value;
+            // Negation is a flip of the sign bit (as in ggml's compiled code), done without a branch.
+            int value = BitConverter.SingleToInt32Bits(scale * grid[(entry * width) + j]);
+            y[j] = BitConverter.Int32BitsToSingle(value ^ (((signs >> j) & 1) << 31));
         }
     }
 
