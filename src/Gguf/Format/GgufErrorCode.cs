@@ -83,4 +83,11 @@ public enum GgufErrorCode
     TypeMismatch,
     /// <summary>The files of a split model do not fit together.</summary>
     SplitMismatch,
+    /// <summary>A metadata key the reader needs (e.g. <c>tokenizer.ggml.tokens</c>) is absent.</summary>
+    MissingKey,
+    /// <summary>
+    /// Tokenizer metadata is inconsistent: arrays of different lengths, a duplicate token, a merge that names
+    /// an unknown token, a token id out of range, or a token the vocabulary's rules require is missing.
+    /// </summary>
+    InvalidTokenizer,
 }

@@ -45,6 +45,9 @@ internal static class MalformedCatalogue
         [GgufErrorCode.SplitMismatch] = "multi-file (GgufModel); Model/GgufModelTests cover it",
         // Raised by typed getters, not by parsing; TypedGetterConfusionTests cover it.
         [GgufErrorCode.TypeMismatch] = "typed getters (TypedGetterConfusionTests)",
+        // Raised by GgufTokenizer on tokenizer metadata, not by parsing; Tokenization/TokenizerMetadataTests cover them.
+        [GgufErrorCode.MissingKey] = "tokenizer metadata (Tokenization/TokenizerMetadataTests)",
+        [GgufErrorCode.InvalidTokenizer] = "tokenizer metadata (Tokenization/TokenizerMetadataTests)",
     };
 
     private static Dictionary<string, MalformedCase> Build()
