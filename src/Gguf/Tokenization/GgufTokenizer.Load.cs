@@ -216,6 +216,7 @@ public sealed partial class GgufTokenizer
                     CleanSpaces = Pre.CleanSpaces;
                     IgnoreMerges = Pre.IgnoreMerges;
                     AddBos = Pre.AddBos;
+                    AddSep = Pre.AddSep;
                     if (Pre.ClearBos)
                     {
                         Special[Slot.Bos] = NoToken;
@@ -532,7 +533,8 @@ public sealed partial class GgufTokenizer
 
             RequireToken(AddBos, Slot.Bos, Keys.AddBos, "tokenizer.ggml.bos_token_id");
             RequireToken(AddEos, Slot.Eos, Keys.AddEos, "tokenizer.ggml.eos_token_id");
-            RequireToken(AddSep, Slot.Sep, Keys.AddSep, "tokenizer.ggml.seperator_token_id");
+
+            // llama.cpp (this build) does not require a separator id when add_sep is set; nor do we.
 
             if (metadata.TryGet(Keys.Lowercase, out GgufMetadataEntry? lowercase))
             {

@@ -45,7 +45,8 @@ internal sealed class PreTokenizer
         new(["falcon"], ["[\\p{P}\\$\\+<=>\\^~\\|`]+", Gpt2, "[0-9][0-9][0-9]"]),
         new(["starcoder", "refact", "codeshell", "exaone", "minerva-7b", "mellum2"], ["\\p{N}", Gpt2]),
         new(["command-r", "smollm"], ["\\p{N}", Gpt2], CleanSpaces: false),
-        new(["gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0", "mellum", "modern-bert", "jina-v1-en", "jina-v2-code", "roberta-bpe", "mpt", "olmo", "jais", "exaone4"], [Gpt2]),
+        new(["gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0", "mellum", "modern-bert", "mpt", "olmo", "jais", "exaone4"], [Gpt2]),
+        new(["jina-v1-en", "jina-v2-code", "roberta-bpe"], [Gpt2], AddSep: true),
         new(["trillion", "granite-docling"], [Gpt2], CleanSpaces: false),
         new(["qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "hunyuan", "solar-open", "grok-2"], [Qwen2], CleanSpaces: false),
         new(["megrez", "stablelm2"], [Qwen2]),
@@ -76,6 +77,7 @@ internal sealed class PreTokenizer
         IgnoreMerges = spec.IgnoreMerges;
         AddBos = spec.AddBos;
         ClearBos = spec.ClearBos;
+        AddSep = spec.AddSep;
         _steps = spec.Patterns.Select(p => p switch
         {
             Gpt2 => new Step(StepKind.Gpt2, null),
@@ -100,6 +102,9 @@ internal sealed class PreTokenizer
 
     /// <summary>Whether the pre-tokenizer clears the default BOS id (chatglm).</summary>
     public bool ClearBos { get; }
+
+    /// <summary>Whether the pre-tokenizer turns on <c>add_sep</c> (BERT-like BPE models; reported, not used when encoding).</summary>
+    public bool AddSep { get; }
 
     /// <summary>Whether some pattern runs over the collapsed text.</summary>
     public bool NeedsCollapsed { get; }
@@ -431,5 +436,5 @@ internal sealed class PreTokenizer
 
     private sealed record Step(StepKind Kind, SplitRegex? Regex);
 
-    private sealed record Spec(string[] Names, string[] Patterns, bool CleanSpaces = true, bool IgnoreMerges = false, bool AddBos = false, bool ClearBos = false);
+    private sealed record Spec(string[] Names, string[] Patterns, bool CleanSpaces = true, bool IgnoreMerges = false, bool AddBos = false, bool ClearBos = false, bool AddSep = false);
 }
