@@ -1,11 +1,17 @@
 using BenchmarkDotNet.Running;
 using Gguf.Benchmarks;
 
-// quick: the interleaved in-process runner (docs/benchmarks.md); inputs: write and list the inputs;
+// quick: the interleaved in-process runner (docs/benchmarks.md); tokenizer: encode and construction against
+// llama.cpp (docs/tokenizer.md); inputs: write and list the inputs;
 // anything else goes to BenchmarkDotNet, e.g. --filter '*Parse*'.
 if (args.Length > 0 && args[0] == "quick")
 {
     return QuickRunner.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "tokenizer")
+{
+    return TokenizerBench.Run(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "inputs")

@@ -41,6 +41,7 @@ public sealed partial class GgufTokenizer
         _cleanSpaces = v.CleanSpaces;
         _lowercase = v.Lowercase;
         _stripAccents = v.StripAccents;
+        _spmWordsIndependent = v.SpmWordsIndependent;
         Model = v.Model;
         Bos = v.Special[Slot.Bos];
         Eos = v.Special[Slot.Eos];
@@ -169,6 +170,7 @@ public sealed partial class GgufTokenizer
         public int MaxTokenLength;
         public bool AddBos, AddEos, AddSep, AddSpacePrefix, CleanSpaces, IgnoreMerges;
         public bool Lowercase = true, StripAccents = true;
+        public bool SpmWordsIndependent;
         public readonly int[] Special = new int[Slot.Count];
 
         public void Load()
@@ -255,6 +257,36 @@ public sealed partial class GgufTokenizer
             BuildSpecialList();
             ValidatePieces();
             ApplyNamedRules();
+            SpmWordsIndependent = Model == TokenizerModel.SentencePiece && !Scores.Any(float.IsNaN) && NoTokenJoinsWords();
+        }
+
+        /// <summary>
+        /// SentencePiece: whether every "▁" inside a token either starts it or follows another "▁". Then
+        /// no merge can join a word to the "▁" that starts the next one, and words merge independently.
+        /// </summary>
+        private bool NoTokenJoinsWords()
+        {
+            TokenTable tokens = Tokens!;
+            ReadOnlySpan<byte> space = [0xE2, 0x96, 0x81];
+            for (int id = 0; id < tokens.Count; id++)
+            {
+                ReadOnlySpan<byte> text = tokens[id];
+                for (int at = text.Slice(1).IndexOf(space) + 1; at > 0; at = NextSpace(text, at, space))
+                {
+                    if (at < 3 || !text.Slice(at - 3, 3).SequenceEqual(space))
+                    {
+                        return false;
+                    }
+                }
+            }
+
+            return true;
+
+            static int NextSpace(ReadOnlySpan<byte> text, int at, ReadOnlySpan<byte> space)
+            {
+                int next = text.Slice(at + 1).IndexOf(space);
+                return next < 0 ? -1 : at + 1 + next;
+            }
         }
 
         /// <summary>

@@ -38,6 +38,7 @@ public sealed partial class GgufTokenizer
     private readonly bool _cleanSpaces;
     private readonly bool _lowercase;
     private readonly bool _stripAccents;
+    private readonly bool _spmWordsIndependent;
 
     /// <summary>The kind of vocabulary.</summary>
     public TokenizerModel Model { get; }
