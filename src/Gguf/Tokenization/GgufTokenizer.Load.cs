@@ -107,6 +107,7 @@ public sealed partial class GgufTokenizer
         public const string Tokens = "tokenizer.ggml.tokens";
         public const string Scores = "tokenizer.ggml.scores";
         public const string TokenType = "tokenizer.ggml.token_type";
+        public const string TokenTypeCount = "tokenizer.ggml.token_type_count";
         public const string Merges = "tokenizer.ggml.merges";
         public const string AddBos = "tokenizer.ggml.add_bos_token";
         public const string AddEos = "tokenizer.ggml.add_eos_token";
@@ -178,6 +179,10 @@ public sealed partial class GgufTokenizer
             Array.Fill(Special, NoToken);
             string model = RequiredString(Keys.Model);
             string? preName = OptionalString(Keys.Pre);
+            if (metadata.TryGet(Keys.TokenTypeCount, out GgufMetadataEntry? typeCount))
+            {
+                _ = typeCount.GetUInt32(); // BERT's segment count: type-checked as llama.cpp does, not used
+            }
             GgufArray? mergesArray = null;
             switch (model)
             {
@@ -381,8 +386,9 @@ public sealed partial class GgufTokenizer
                 CheckLength(scoresEntry, scores, count);
                 if (scores.ElementType == GgufValueType.Int32)
                 {
+                    // llama.cpp (this build) accepts INT32 scores and reads their bits as floats.
                     int[] integers = scores.ToArray<int>();
-                    Scores = Array.ConvertAll(integers, i => (float)i);
+                    Scores = Array.ConvertAll(integers, BitConverter.Int32BitsToSingle);
                 }
                 else
                 {

@@ -406,6 +406,9 @@ internal static class LibstdcxxOrder
         static ulong ShiftMix(ulong v) => v ^ (v >> 47);
     }
 
+    /// <summary>A copy of <see cref="Primes"/> (for the conformance test that reads libstdc++'s own table).</summary>
+    internal static ulong[] PrimeList() => Primes.ToArray();
+
     /// <summary>libstdc++'s <c>__prime_list</c> for 64-bit targets (checked against the library by a conformance test).</summary>
     internal static ReadOnlySpan<ulong> Primes =>
     [

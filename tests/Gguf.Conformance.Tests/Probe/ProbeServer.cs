@@ -39,7 +39,7 @@ internal static class ProbeServer
                 AbortInsideLlamaCpp();
             }
 
-            var result = mode == "blob" ? NativeVerdict.JudgeBlob(path) : NativeVerdict.Judge(path);
+            var result = mode == "blob" ? NativeVerdict.JudgeBlob(path) : mode == "vocab" ? Tokenization.VocabVerdict.Judge(path) : NativeVerdict.Judge(path);
             output.WriteLine(Marker + (result.Verdict == Verdict.Accept ? "accept\t" : "reject\t") + OneLine(result.Detail));
             output.Flush();
         }

@@ -174,6 +174,19 @@ internal sealed unsafe class LlamaVocab : IDisposable
         return attrs;
     });
 
+    /// <summary><c>llama_vocab_get_score</c> of every token.</summary>
+    public float[] Scores() => NativeThread.Run(() =>
+    {
+        int n = LlamaNative.llama_vocab_n_tokens(Handle);
+        float[] scores = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            scores[i] = LlamaVocabNative.llama_vocab_get_score(Handle, i);
+        }
+
+        return scores;
+    });
+
     /// <summary><c>llama_vocab_is_eog</c> of every token.</summary>
     public bool[] EndOfGeneration() => NativeThread.Run(() =>
     {

@@ -28,6 +28,9 @@ internal static class TinyVocabularies
         public List<(string Key, GgufValue Value)> Extra { get; } = [];
         public bool WriteScores { get; set; }
 
+        /// <summary>Standard keys not to write (a test writes its own version in <see cref="Extra"/>).</summary>
+        public HashSet<string> Omit { get; } = [];
+
         public int Add(string text, int type = Normal, float score = 0) => Add(Encoding.UTF8.GetBytes(text), type, score);
 
         public int Add(byte[] text, int type = Normal, float score = 0)
@@ -80,8 +83,11 @@ internal static class TinyVocabularies
             writer.AddMetadata("tokenizer.ggml.scores", GgufValue.FromArray(spec.Scores.ToArray()));
         }
 
-        writer.AddMetadata("tokenizer.ggml.token_type", GgufValue.FromArray(spec.Types.ToArray()));
-        if (spec.Model == "gpt2")
+        if (!spec.Omit.Contains("tokenizer.ggml.token_type"))
+        {
+            writer.AddMetadata("tokenizer.ggml.token_type", GgufValue.FromArray(spec.Types.ToArray()));
+        }
+        if (spec.Model == "gpt2" && !spec.Omit.Contains("tokenizer.ggml.merges"))
         {
             writer.AddMetadata("tokenizer.ggml.merges", GgufValue.FromStrings(spec.Merges));
         }

@@ -93,6 +93,12 @@ public sealed class TinyVocabularyTokenizerTests : IDisposable
         }
 
         Compare(TinyVocabularies.Write(nan, _dir.File("spm-nan.gguf")), fullSet: false);
+
+        // Integer scores.
+        var integers = TinyVocabularies.SentencePiece();
+        integers.WriteScores = false;
+        integers.Extra.Add(("tokenizer.ggml.scores", GgufValue.FromArray(integers.Scores.Select((s, i) => (int)s * 3 + (i % 5)).ToArray())));
+        Compare(TinyVocabularies.Write(integers, _dir.File("spm-int.gguf")), fullSet: false);
     }
 
     [Fact]

@@ -31,10 +31,12 @@ internal sealed class TokenizerComparison(string name, GgufTokenizer ours, Llama
         Check("special ids", llama.Describe(), Describe(ours));
         int[] attrs = llama.Attributes();
         bool[] eog = llama.EndOfGeneration();
+        float[] scores = llama.Scores();
         for (int id = 0; id < attrs.Length && id < ours.VocabularySize; id++)
         {
             Check($"attributes of {id}", attrs[id].ToString(), ((int)ours.GetAttributes(id)).ToString());
             Check($"end of generation {id}", eog[id].ToString(), ours.IsEndOfGeneration(id).ToString());
+            Check($"score of {id}", BitConverter.SingleToInt32Bits(scores[id]).ToString(), BitConverter.SingleToInt32Bits(ours.GetScore(id)).ToString());
         }
 
         // Pieces of a spread of tokens (every token would be slow through the worker thread).
