@@ -34,6 +34,8 @@ public static class CliApp
         root.Subcommands.Add(VerifyCommand.Create(console));
         root.Subcommands.Add(LoadCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
+        root.Subcommands.Add(TokenizeCommand.Create(console));
+        root.Subcommands.Add(DetokenizeCommand.Create(console));
         return root;
     }
 }

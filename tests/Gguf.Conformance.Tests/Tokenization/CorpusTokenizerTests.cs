@@ -53,6 +53,33 @@ public sealed class CorpusTokenizerTests
         Assert.True(comparison.Differences == 0, comparison.Summary() + Environment.NewLine + string.Join(Environment.NewLine, comparison.Failures));
     }
 
+    /// <summary><c>gguf tokenize</c> (the CLI, in process) prints llama.cpp's ids, in every flag combination.</summary>
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void CliTokenize_PrintsLlamaCppIds(string file)
+    {
+        string corpus = TokenizerFiles.CorpusDirectory() ?? throw Skip();
+        string path = Path.Combine(corpus, file);
+        GgufTokenizer ours = TokenizerFiles.Ours(path);
+        using LlamaVocab llama = LlamaVocab.Load(path);
+        using var dir = new Support.TempDir();
+        var rng = new Random(5);
+        List<string> specials = TokenizerFiles.SpecialTexts(ours);
+        for (int i = 0; i < 12; i++)
+        {
+            byte[] text = RandomTexts.Next(rng, specials, allowBeyondUnicode: ours.Model == TokenizerModel.SentencePiece);
+            string input = dir.Write($"text{i}.bin", text);
+            foreach ((bool add, bool parse) in new[] { (true, true), (false, true), (true, false), (false, false) })
+            {
+                var output = new StringWriter();
+                var error = new StringWriter();
+                string[] args = ["tokenize", path, "--text-file", input, .. add ? Array.Empty<string>() : ["--no-add-special"], .. parse ? Array.Empty<string>() : ["--no-parse-special"]];
+                Assert.Equal(0, Gguf.Cli.CliApp.Run(args, output, error));
+                Assert.Equal(string.Join(' ', llama.Tokenize(text, add, parse)), output.ToString().Trim());
+            }
+        }
+    }
+
     private static Exception Skip()
     {
         Assert.Skip("../shared/corpus is not present next to the checkout; this test needs the optional shared corpus");

@@ -61,11 +61,12 @@ public sealed class TokenizerPropertyTests : IDisposable
     }
 
     [Fact]
-    public void SentencePiece_RoundTripsAnyBytes()
+    public void SentencePiece_RoundTripsValidText()
     {
-        // A user-defined token makes the next text start a new word (with a space prefix), so leave it out.
+        // A user-defined token makes the next text start a new word (with a space prefix), so leave it out;
+        // so is invalid UTF-8, whose lead bytes swallow the escaped spaces that follow (llama.cpp does the same).
         GgufTokenizer t = TestVocabularies.SentencePiece().Build(_dir);
-        Text.Where(b => b.AsSpan().IndexOf("<tool>"u8) < 0).Sample(bytes =>
+        Text.Where(b => b.AsSpan().IndexOf("<tool>"u8) < 0 && IsValidUtf8(b)).Sample(bytes =>
         {
             byte[] decoded = t.DecodeToUtf8(t.Encode(bytes, addSpecial: false, parseSpecial: false));
             Assert.Equal(bytes, decoded);
