@@ -148,6 +148,30 @@ public sealed partial class GgufTokenizer
                     }
 
                     break;
+                case TokenizerModel.Unigram:
+                    if (addSpecial && AddBosToken)
+                    {
+                        output.Add(Bos);
+                    }
+
+                    foreach (Fragment f in fragments.Span)
+                    {
+                        if (f.Token != NoToken)
+                        {
+                            output.Add(f.Token);
+                        }
+                        else
+                        {
+                            EncodeUnigram(text.Slice(f.Offset, f.Length), ref output);
+                        }
+                    }
+
+                    if (addSpecial && AddEosToken)
+                    {
+                        output.Add(Eos);
+                    }
+
+                    break;
                 case TokenizerModel.WordPiece:
                     // llama.cpp asserts these ids exist; a vocabulary without them gets none.
                     if (addSpecial && Bos != NoToken)

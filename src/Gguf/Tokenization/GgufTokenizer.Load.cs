@@ -42,6 +42,7 @@ public sealed partial class GgufTokenizer
         _lowercase = v.Lowercase;
         _stripAccents = v.StripAccents;
         _spmWordsIndependent = v.SpmWordsIndependent;
+        _unigram = v.Unigram;
         Model = v.Model;
         Bos = v.Special[Slot.Bos];
         Eos = v.Special[Slot.Eos];
@@ -86,6 +87,22 @@ public sealed partial class GgufTokenizer
                     }
                 }
 
+            case TokenizerModel.Unigram:
+                {
+                    // llama.cpp tokenizes "\n" before reading the special ids: the unknown id is still the default 2.
+                    var output = new ValueList<int>(4);
+                    try
+                    {
+                        EncodeUnigram("\n"u8, ref output);
+                        int first = output.Count > 0 ? output[0] : Padding;
+                        return first == Unknown ? 2 : first;
+                    }
+                    finally
+                    {
+                        output.Dispose();
+                    }
+                }
+
             default:
                 return Padding;
         }
@@ -114,6 +131,7 @@ public sealed partial class GgufTokenizer
         public const string AddSep = "tokenizer.ggml.add_sep_token";
         public const string AddSpacePrefix = "tokenizer.ggml.add_space_prefix";
         public const string RemoveExtraWhitespaces = "tokenizer.ggml.remove_extra_whitespaces";
+        public const string PrecompiledCharsmap = "tokenizer.ggml.precompiled_charsmap";
         public const string Lowercase = "tokenizer.ggml.normalizer.lowercase";
         public const string StripAccents = "tokenizer.ggml.normalizer.strip_accents";
         public const string Name = "general.name";
@@ -172,6 +190,10 @@ public sealed partial class GgufTokenizer
         public bool AddBos, AddEos, AddSep, AddSpacePrefix, CleanSpaces, IgnoreMerges;
         public bool Lowercase = true, StripAccents = true;
         public bool SpmWordsIndependent;
+        public bool RemoveExtraWhitespaces;
+        public UnigramModel? Unigram;
+        private uint[] _charsmap = [];
+        private byte[] _replacements = [];
         public readonly int[] Special = new int[Slot.Count];
 
         public void Load()
@@ -231,7 +253,13 @@ public sealed partial class GgufTokenizer
 
                     break;
                 case "t5":
-                    throw new TokenizerNotSupportedException(Keys.Model, model, "Unigram (T5) vocabularies are not implemented");
+                    Model = TokenizerModel.Unigram;
+                    Special[Slot.Eos] = 1;
+                    Special[Slot.Unk] = 2;
+                    Special[Slot.Pad] = 0;
+                    AddEos = true;
+                    LoadCharsmap();
+                    break;
                 default:
                     throw new TokenizerNotSupportedException(Keys.Model, model, "this vocabulary type is not implemented");
             }
@@ -243,10 +271,14 @@ public sealed partial class GgufTokenizer
 
             if (metadata.TryGet(Keys.RemoveExtraWhitespaces, out GgufMetadataEntry? extra))
             {
-                _ = extra.GetBool(); // read (and type-checked) as llama.cpp does; only Unigram uses it
+                RemoveExtraWhitespaces = extra.GetBool(); // only Unigram uses it
             }
 
             LoadTokens();
+            if (Model == TokenizerModel.Unigram)
+            {
+                BuildUnigram();
+            }
             if (mergesArray is not null)
             {
                 LoadMerges(mergesArray);
@@ -333,6 +365,77 @@ public sealed partial class GgufTokenizer
                     throw Invalid(Keys.TokenType, metadata[Keys.Tokens].ValueOffset, $"token {id} is a byte token that cannot be decoded ('{Encoding.UTF8.GetString(tokens[id])}')");
                 }
             }
+        }
+
+        /// <summary>
+        /// <c>tokenizer.ggml.precompiled_charsmap</c> (Unigram): a 32-bit size, that many bytes of the
+        /// XOR-compressed double array, then the replacement strings.
+        /// </summary>
+        private void LoadCharsmap()
+        {
+            if (!metadata.TryGet(Keys.PrecompiledCharsmap, out GgufMetadataEntry? entry))
+            {
+                return;
+            }
+
+            GgufArray array = entry.GetArray();
+            byte[] bytes = array.ElementType switch
+            {
+                GgufValueType.UInt8 => array.ToArray<byte>(),
+                GgufValueType.Int8 => Array.ConvertAll(array.ToArray<sbyte>(), b => (byte)b),
+                _ => throw new GgufFormatException(GgufErrorCode.TypeMismatch, entry.ValueOffset, $"value is array of {GgufValueTypes.Name(array.ElementType)}, not array of uint8 or int8", "value", entry.Key),
+            };
+            if (bytes.Length < 4)
+            {
+                throw Invalid(entry.Key, entry.ValueOffset, "the charsmap is too small for its size header");
+            }
+
+            uint blob = BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+            if ((ulong)blob + 4 >= (ulong)bytes.Length)
+            {
+                throw Invalid(entry.Key, entry.ValueOffset, $"the charsmap's double array ({blob} bytes) does not fit in its {bytes.Length} bytes");
+            }
+
+            _charsmap = new uint[blob / 4];
+            for (int i = 0; i < _charsmap.Length; i++)
+            {
+                _charsmap[i] = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(4 + (i * 4)));
+            }
+
+            _replacements = bytes.AsSpan(4 + (int)blob).ToArray();
+        }
+
+        /// <summary>
+        /// The Unigram tries and unknown score, from the token types as read (llama.cpp builds them before
+        /// its rules change any attribute).
+        /// </summary>
+        private void BuildUnigram()
+        {
+            TokenTable tokens = Tokens!;
+            TokenAttributes[] attrs = Attributes!;
+            var matcher = new ByteTrie();
+            var userDefined = new ByteTrie();
+            float min = float.MaxValue;
+            for (int id = 0; id < attrs.Length; id++)
+            {
+                TokenAttributes a = attrs[id];
+                if ((a & TokenAttributes.Normal) != 0)
+                {
+                    min = Math.Min(min, Scores.Length == 0 ? 0f : Scores[id]);
+                }
+
+                if ((a & (TokenAttributes.Normal | TokenAttributes.UserDefined | TokenAttributes.Unused)) != 0)
+                {
+                    matcher.Insert(tokens[id], id);
+                }
+
+                if ((a & TokenAttributes.UserDefined) != 0)
+                {
+                    userDefined.Insert(tokens[id], id);
+                }
+            }
+
+            Unigram = new UnigramModel(matcher, userDefined, min - 10.0f, _charsmap, _replacements, RemoveExtraWhitespaces);
         }
 
         private void LoadTokens()

@@ -39,6 +39,7 @@ public sealed partial class GgufTokenizer
     private readonly bool _lowercase;
     private readonly bool _stripAccents;
     private readonly bool _spmWordsIndependent;
+    private readonly UnigramModel? _unigram;
 
     /// <summary>The kind of vocabulary.</summary>
     public TokenizerModel Model { get; }

@@ -12,6 +12,6 @@ public enum TokenizerModel
     /// <summary>WordPiece (<c>bert</c>): BERT normalization, then greedy longest-prefix matching.</summary>
     WordPiece = 3,
 
-    /// <summary>Unigram (<c>t5</c>): not supported yet; <see cref="GgufTokenizer.FromFile"/> reports it.</summary>
+    /// <summary>Unigram (<c>t5</c>): SentencePiece's normalization (precompiled charsmap), then the best-scoring segmentation.</summary>
     Unigram = 4,
 }

@@ -52,7 +52,7 @@ internal static class TinyVocabularies
     public static string Write(Spec spec, string path)
     {
         var writer = new GgufWriter();
-        string arch = spec.Model switch { "llama" => "llama", "bert" => "bert", _ => "gpt2" };
+        string arch = spec.Model switch { "llama" or "t5" => "llama", "bert" => "bert", _ => "gpt2" };
         writer.AddMetadata("general.architecture", GgufValue.String(arch));
         writer.AddMetadata("general.name", GgufValue.String(spec.Name));
         writer.AddMetadata($"{arch}.context_length", GgufValue.UInt32(512));
@@ -243,13 +243,77 @@ internal static class TinyVocabularies
         pieces.AddRange(["▁t", "▁a", "he", "ll", "or", "▁the", "▁Hello", "▁hello", "▁world", "▁wor", "ld", "▁▁", "▁▁▁▁", "in", "▁in", "ing", "▁is", "er", "▁qu", "ck", "12", "123", "中文", "ét"]);
         foreach (string p in pieces.Distinct())
         {
-            spec.Add(p, Normal, -1000f + p.Length + (p.GetHashCode(StringComparison.Ordinal) & 7) * 0.125f);
+            spec.Add(p, Normal, -1000f + p.Length + (p.Sum(c => c) & 7) * 0.125f);
         }
 
         spec.Add("<tool>", UserDefined);
         spec.Add("▁<tool>", UserDefined);
         spec.Add("<|im_end|>", Control);
         return spec;
+    }
+
+    /// <summary>
+    /// A Unigram (T5) vocabulary: pad, EOS, unknown, pieces with log-probability scores, user-defined
+    /// tokens; T5's flags (space prefix, merged whitespace) unless a test changes them.
+    /// </summary>
+    public static Spec Unigram(string name = "tiny-t5")
+    {
+        var spec = new Spec { Model = "t5", Name = name, WriteScores = true };
+        spec.Add("<pad>", Control);
+        spec.Add("</s>", Control);
+        spec.Add("<unk>", Unknown);
+        string[] pieces =
+        [
+            "▁", "▁the", "▁hello", "▁world", "▁h", "▁w", "he", "ll", "llo", "or", "ld", "▁wor", "▁a", "▁i", "ing", "▁is", "s", "'", "▁'",
+            "▁12", "123", "1", "2", "3", ",", ".", "!", "?", "中", "文", "▁中", "é", "e", "a", "b", "c", "d", "h", "i", "l", "o", "r", "t", "w",
+            "x", "y", "z", "n", "g", "▁x", "yz", "\t", "<0x41>",
+        ];
+        var rng = new Random(11);
+        foreach (string p in pieces.Distinct())
+        {
+            spec.Add(p, Normal, -2f - (float)(rng.NextDouble() * 8) + p.Length * 0.5f);
+        }
+
+        spec.Add("<extra_id_0>", UserDefined);
+        spec.Add("<extra_id_1>", UserDefined);
+        spec.Add("▁<b>", UserDefined);
+        spec.Add("<unused_9>", Unused);
+        spec.Extra.Add(("tokenizer.ggml.add_space_prefix", GgufValue.Bool(true)));
+        spec.Extra.Add(("tokenizer.ggml.remove_extra_whitespaces", GgufValue.Bool(true)));
+        return spec;
+    }
+
+    /// <summary>
+    /// A precompiled charsmap (SentencePiece's XOR-compressed double array) rewriting single bytes:
+    /// 'A' to "a", tab to a space, 'x' to "yz", '!' to nothing. The root's base is 256 (shift flag), each
+    /// key byte's node is a leaf at 256 ^ byte pointing to a value node at the byte's own index.
+    /// </summary>
+    public static byte[] Charsmap()
+    {
+        (byte Key, string Replacement)[] map = [((byte)'A', "a"), ((byte)'\t', " "), ((byte)'x', "yz"), ((byte)'!', "")];
+        var units = new uint[512];
+        units[0] = (1u << 10) | (1u << 9); // base 1 << 8 = 256
+        var strings = new List<byte>();
+        foreach ((byte key, string replacement) in map)
+        {
+            uint child = 256u ^ key;
+            uint valueNode = key;
+            uint childBase = child ^ valueNode;
+            units[child] = (childBase << 10) | (1u << 8) | key; // leaf, check byte
+            units[valueNode] = 0x80000000u | (uint)strings.Count;
+            strings.AddRange(Encoding.UTF8.GetBytes(replacement));
+            strings.Add(0);
+        }
+
+        var bytes = new List<byte>();
+        bytes.AddRange(BitConverter.GetBytes((uint)(units.Length * 4)));
+        foreach (uint u in units)
+        {
+            bytes.AddRange(BitConverter.GetBytes(u));
+        }
+
+        bytes.AddRange(strings);
+        return [.. bytes];
     }
 
     /// <summary>A WordPiece vocabulary in llama.cpp's converted form: words "▁"-prefixed, continuations bare.</summary>

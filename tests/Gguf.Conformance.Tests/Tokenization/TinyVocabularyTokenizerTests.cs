@@ -102,6 +102,29 @@ public sealed class TinyVocabularyTokenizerTests : IDisposable
     }
 
     [Fact]
+    public void Unigram_MatchesLlamaCpp() =>
+        Compare(TinyVocabularies.Write(TinyVocabularies.Unigram(), _dir.File("t5.gguf")), fullSet: true);
+
+    [Fact]
+    public void Unigram_Variations_MatchLlamaCpp()
+    {
+        var charsmap = TinyVocabularies.Unigram();
+        charsmap.Extra.Add(("tokenizer.ggml.precompiled_charsmap", GgufValue.FromArray(TinyVocabularies.Charsmap())));
+        Compare(TinyVocabularies.Write(charsmap, _dir.File("t5-charsmap.gguf")), fullSet: true);
+
+        var signed = TinyVocabularies.Unigram();
+        signed.Extra.Add(("tokenizer.ggml.precompiled_charsmap", GgufValue.FromArray(Array.ConvertAll(TinyVocabularies.Charsmap(), b => (sbyte)b))));
+        signed.Extra.RemoveAll(e => e.Key == "tokenizer.ggml.remove_extra_whitespaces");
+        Compare(TinyVocabularies.Write(signed, _dir.File("t5-signed.gguf")), fullSet: false);
+
+        var plain = TinyVocabularies.Unigram();
+        plain.Extra.Clear();
+        plain.Extra.Add(("tokenizer.ggml.add_bos_token", GgufValue.Bool(true)));
+        plain.Extra.Add(("tokenizer.ggml.bos_token_id", GgufValue.UInt32(1)));
+        Compare(TinyVocabularies.Write(plain, _dir.File("t5-plain.gguf")), fullSet: false);
+    }
+
+    [Fact]
     public void WordPiece_Variations_MatchLlamaCpp()
     {
         Compare(TinyVocabularies.Write(TinyVocabularies.WordPiece(), _dir.File("wpm.gguf")), fullSet: true);

@@ -92,6 +92,32 @@ public sealed class GgufTokenizerTests : IDisposable
     }
 
     [Fact]
+    public void Unigram_PicksTheBestScoringSegmentation_AndEndsWithEos()
+    {
+        GgufTokenizer t = TestVocabularies.Unigram().Build(_dir);
+        Assert.Equal(TokenizerModel.Unigram, t.Model);
+        Assert.False(t.AddBosToken);
+        Assert.True(t.AddEosToken);
+
+        // "▁ab" (-2) beats "▁a" + "b" (-7) and "▁" + "a" + "b" (-13); spaces are merged and escaped.
+        Assert.Equal([.. TestVocabularies.Ids(t, "▁ab", "▁a"), t.Eos], t.Encode("  ab    a "));
+
+        // Unknown characters cost the lowest score minus 10; neighbouring unknowns become one token.
+        Assert.Equal([.. TestVocabularies.Ids(t, "▁"), t.Unknown, t.Eos], t.Encode("qq"));
+        Assert.Equal(TestVocabularies.Ids(t, "▁a", "<extra_id_0>", "▁ab"), t.Encode("a<extra_id_0>ab", addSpecial: false));
+    }
+
+    [Fact]
+    public void Unigram_Charsmap_RewritesBeforeSegmenting()
+    {
+        GgufTokenizer plain = TestVocabularies.Unigram().Build(_dir, "plain.gguf");
+        GgufTokenizer mapped = TestVocabularies.Unigram(charsmap: true).Build(_dir, "mapped.gguf");
+        Assert.Equal(mapped.Encode("ab"), mapped.Encode("Ab"));
+        Assert.Equal(TestVocabularies.Ids(mapped, "▁yz"), mapped.Encode("x", addSpecial: false));
+        Assert.NotEqual(plain.Encode("Ab"), plain.Encode("ab"));
+    }
+
+    [Fact]
     public void EncodeOverloads_Agree()
     {
         GgufTokenizer t = TestVocabularies.Bpe().Build(_dir);

@@ -159,6 +159,50 @@ internal static class TestVocabularies
         return v;
     }
 
+    /// <summary>A Unigram (T5) vocabulary with T5's flags; <paramref name="charsmap"/> adds a charsmap rewriting 'A' to "a" and 'x' to "yz".</summary>
+    public static Vocabulary Unigram(bool charsmap = false)
+    {
+        var tokens = new List<string> { "<pad>", "</s>", "<unk>", "▁", "▁a", "a", "b", "▁ab", "yz", "▁yz", "<extra_id_0>" };
+        var types = new List<int> { Control, Control, Unknown, Normal, Normal, Normal, Normal, Normal, Normal, Normal, UserDefined };
+        float[] scores = [0, 0, 0, -5, -3, -4, -4, -2, -3, -3, 0];
+        var v = Common("llama", "t5", tokens, types);
+        v.Set("tokenizer.ggml.scores", GgufValue.FromArray(scores));
+        v.Set("tokenizer.ggml.add_space_prefix", GgufValue.Bool(true));
+        v.Set("tokenizer.ggml.remove_extra_whitespaces", GgufValue.Bool(true));
+        if (charsmap)
+        {
+            v.Set("tokenizer.ggml.precompiled_charsmap", GgufValue.FromArray(Charsmap()));
+        }
+
+        return v;
+    }
+
+    /// <summary>SentencePiece's XOR-compressed double array for single-byte rewrites 'A' → "a", 'x' → "yz" (layout in the conformance TinyVocabularies).</summary>
+    public static byte[] Charsmap()
+    {
+        (byte Key, string Replacement)[] map = [((byte)'A', "a"), ((byte)'x', "yz")];
+        var units = new uint[512];
+        units[0] = (1u << 10) | (1u << 9);
+        var strings = new List<byte>();
+        foreach ((byte key, string replacement) in map)
+        {
+            uint child = 256u ^ key;
+            units[child] = ((child ^ key) << 10) | (1u << 8) | key;
+            units[key] = 0x80000000u | (uint)strings.Count;
+            strings.AddRange(Encoding.UTF8.GetBytes(replacement));
+            strings.Add(0);
+        }
+
+        var bytes = new List<byte>(BitConverter.GetBytes((uint)(units.Length * 4)));
+        foreach (uint u in units)
+        {
+            bytes.AddRange(BitConverter.GetBytes(u));
+        }
+
+        bytes.AddRange(strings);
+        return [.. bytes];
+    }
+
     private static Vocabulary Common(string arch, string model, List<string> tokens, List<int> types)
     {
         var v = new Vocabulary();

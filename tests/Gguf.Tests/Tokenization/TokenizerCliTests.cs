@@ -97,11 +97,11 @@ public sealed class TokenizerCliTests : IDisposable
     [Fact]
     public void Tokenize_UnsupportedTokenizer_OneLineExitOne()
     {
-        var v = TestVocabularies.SentencePiece().Set("tokenizer.ggml.model", Gguf.Model.GgufValue.String("t5"));
-        (int code, _, string error) = CliRunner.Run("tokenize", v.Write(_dir, "t5.gguf"), "--text", "a");
+        var v = TestVocabularies.SentencePiece().Set("tokenizer.ggml.model", Gguf.Model.GgufValue.String("rwkv"));
+        (int code, _, string error) = CliRunner.Run("tokenize", v.Write(_dir, "rwkv.gguf"), "--text", "a");
         Assert.Equal(1, code);
         string line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Contains("t5", line, StringComparison.Ordinal);
+        Assert.Contains("rwkv", line, StringComparison.Ordinal);
         Assert.Contains("tokenizer.ggml.model", line, StringComparison.Ordinal);
     }
 

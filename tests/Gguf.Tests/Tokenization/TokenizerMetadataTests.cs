@@ -181,7 +181,6 @@ public sealed class TokenizerMetadataTests : IDisposable
     }
 
     [Theory]
-    [InlineData("t5")]
     [InlineData("rwkv")]
     [InlineData("plamo2")]
     [InlineData("no_vocab")]
@@ -194,6 +193,22 @@ public sealed class TokenizerMetadataTests : IDisposable
         Assert.Equal("tokenizer.ggml.model", e.Key);
         Assert.Equal(model, e.Value);
         Assert.Contains(model, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CharsmapTooSmall_IsInvalid()
+    {
+        var e = Fails(TestVocabularies.Unigram().Set("tokenizer.ggml.precompiled_charsmap", GgufValue.FromArray(new byte[] { 200, 0, 0, 0, 1, 2 })));
+        Assert.Equal(GgufErrorCode.InvalidTokenizer, e.Code);
+        Assert.Equal("tokenizer.ggml.precompiled_charsmap", e.Key);
+    }
+
+    [Fact]
+    public void CharsmapOfWrongType_IsTypeMismatch()
+    {
+        var e = Fails(TestVocabularies.Unigram().Set("tokenizer.ggml.precompiled_charsmap", GgufValue.FromArray(new int[8])));
+        Assert.Equal(GgufErrorCode.TypeMismatch, e.Code);
+        Assert.Equal("tokenizer.ggml.precompiled_charsmap", e.Key);
     }
 
     [Fact]
