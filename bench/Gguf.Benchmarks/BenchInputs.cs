@@ -1,5 +1,6 @@
 using System.Text;
 using Gguf.Format;
+using Gguf.LlamaCpp;
 using Gguf.Model;
 using Gguf.Writing;
 

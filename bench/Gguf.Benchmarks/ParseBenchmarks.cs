@@ -1,4 +1,6 @@
 using BenchmarkDotNet.Attributes;
+using Gguf.Format;
+using Gguf.LlamaCpp;
 using Gguf.Model;
 
 namespace Gguf.Benchmarks;

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Running;
 using Gguf.Benchmarks;
+using Gguf.LlamaCpp;
 
 // quick: the interleaved in-process runner (docs/benchmarks.md); tokenizer: encode and construction against
 // llama.cpp (docs/tokenizer.md); inputs: write and list the inputs;

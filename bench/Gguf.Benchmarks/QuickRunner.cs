@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using Gguf.Format;
+using Gguf.LlamaCpp;
 using Gguf.Model;
 
 namespace Gguf.Benchmarks;
@@ -29,7 +31,7 @@ public static class QuickRunner
 
         if (!LlamaGguf.IsAvailable)
         {
-            Console.Error.WriteLine("llama.cpp's libggml-base.so was not found (restore the LLamaSharp.Backend.Cpu package)");
+            Console.Error.WriteLine($"llama.cpp is not available: {NativeLibraries.UnavailableReason}");
             return 1;
         }
 

@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Gguf.Format;
 using Gguf.Model;
 
 namespace Gguf.Benchmarks;

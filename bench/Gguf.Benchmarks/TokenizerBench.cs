@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using Gguf.Format;
 using Gguf.Model;
 using Gguf.Tokenization;
 
@@ -52,7 +53,7 @@ public static class TokenizerBench
         int kilobytes = int.Parse(Option(args, "--kb") ?? "256", CultureInfo.InvariantCulture);
         if (!TokenizerLlama.IsAvailable)
         {
-            Console.Error.WriteLine("libllama.so was not found (restore the LLamaSharp.Backend.Cpu package)");
+            Console.Error.WriteLine("llama.cpp's libraries were not found (restore the LLamaSharp.Backend.Cpu package)");
             return 1;
         }
 
@@ -96,7 +97,7 @@ public static class TokenizerBench
     private static Row Measure(BenchInput input, byte[] text, double budgetSeconds)
     {
         PageCache.WarmHeader(input.Path);
-        byte[] path = LlamaGguf.NulTerminated(input.Path);
+        string path = input.Path;
         using GgufFile file = GgufFile.Open(input.Path);
         GgufTokenizer tokenizer = GgufTokenizer.FromFile(file);
         nint model = TokenizerLlama.LoadVocabOnly(path);

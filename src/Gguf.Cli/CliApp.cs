@@ -4,7 +4,7 @@ using Gguf.Cli.Commands;
 namespace Gguf.Cli;
 
 /// <summary>The <c>gguf</c> tool: a thin front end over the library.</summary>
-public static class CliApp
+internal static class CliApp
 {
     /// <summary>Runs the tool with the given arguments, writing to the given streams (the console by default).</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default)
@@ -32,6 +32,8 @@ public static class CliApp
         root.Subcommands.Add(InfoCommand.Create(console));
         root.Subcommands.Add(DumpCommand.Create(console));
         root.Subcommands.Add(VerifyCommand.Create(console));
+        root.Subcommands.Add(CheckCommand.Create(console));
+        root.Subcommands.Add(PlanCommand.Create(console));
         root.Subcommands.Add(LoadCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
         root.Subcommands.Add(TokenizeCommand.Create(console));
@@ -41,7 +43,7 @@ public static class CliApp
 }
 
 /// <summary>Where the tool writes, and whether a person is watching.</summary>
-public sealed class CliConsole(TextWriter output, TextWriter error, bool isTerminal)
+internal sealed class CliConsole(TextWriter output, TextWriter error, bool isTerminal)
 {
     /// <summary>Standard output.</summary>
     public TextWriter Out { get; } = output;

@@ -4,7 +4,7 @@ using Gguf.IO;
 namespace Gguf.Cli;
 
 /// <summary>Turns failures into one line on stderr and an exit code: 2 for format errors, 1 for I/O.</summary>
-public static class CliErrors
+internal static class CliErrors
 {
     /// <summary>Exit code of a malformed file.</summary>
     public const int FormatError = 2;

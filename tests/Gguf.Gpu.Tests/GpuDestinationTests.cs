@@ -1,3 +1,4 @@
+using Gguf.Format;
 using Gguf.Loading;
 using Gguf.Model;
 using Gguf.Tests.Loading;

@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace Gguf.Cli.Commands;
 
 /// <summary><c>gguf bench …</c>: the benchmarks, each measured against a baseline in the same run.</summary>
-public static class BenchCommand
+internal static class BenchCommand
 {
     /// <summary>Creates the <c>bench</c> command with its subcommands.</summary>
     public static Command Create(CliConsole console)

@@ -17,7 +17,7 @@ namespace Gguf.Cli.Commands;
 /// <c>naive_read</c> (one plain read of the file into a fresh buffer of its size), <c>read_reused</c> (reads
 /// through one reused 1 MiB buffer: the page cache's limit) and memcpy bandwidth; medians of several runs.
 /// </summary>
-public static class BenchLoadCommand
+internal static class BenchLoadCommand
 {
     private const int ReusedBufferSize = 1 << 20;
 

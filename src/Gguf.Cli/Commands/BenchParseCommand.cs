@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Gguf.Format;
 using Gguf.Model;
 
 namespace Gguf.Cli.Commands;
@@ -12,7 +13,7 @@ namespace Gguf.Cli.Commands;
 /// index (everything <see cref="GgufFile.Open(string, Format.GgufReaderOptions?, Microsoft.Extensions.Logging.ILogger?)"/>
 /// does, and the unmap), in one process after a warm-up. The llama.cpp baseline is in bench/Gguf.Benchmarks.
 /// </summary>
-public static class BenchParseCommand
+internal static class BenchParseCommand
 {
     /// <summary>Timed opens when <c>--iterations</c> is not given.</summary>
     public const int DefaultIterations = 100;
@@ -116,4 +117,4 @@ public static class BenchParseCommand
 /// <param name="Iterations">Timed opens.</param>
 /// <param name="MedianMicroseconds">Median of the timed opens, µs.</param>
 /// <param name="MinMicroseconds">Fastest timed open, µs.</param>
-public sealed record ParseTiming(string File, int Iterations, double MedianMicroseconds, double MinMicroseconds);
+internal sealed record ParseTiming(string File, int Iterations, double MedianMicroseconds, double MinMicroseconds);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Gguf.Format;
 using Gguf.Model;
 using Gguf.Tokenization;
 

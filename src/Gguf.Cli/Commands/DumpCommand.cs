@@ -9,7 +9,7 @@ using Gguf.Model;
 namespace Gguf.Cli.Commands;
 
 /// <summary><c>gguf dump FILE --json</c>: every header field, metadata value and tensor info as JSON.</summary>
-public static class DumpCommand
+internal static class DumpCommand
 {
     /// <summary>Creates the command.</summary>
     public static Command Create(CliConsole console)

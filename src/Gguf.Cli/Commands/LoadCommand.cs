@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Gguf.Format;
 using Gguf.Gpu;
 using Gguf.Loading;
 using Gguf.Model;
@@ -15,7 +16,7 @@ namespace Gguf.Cli.Commands;
 /// <c>gguf load FILE [--device host|cuda[:N]] [--chunk-size 1MiB] [--mode auto|mmap|read] [--verify] [--checksums] [--json]</c>:
 /// loads every tensor to device memory and reports what it cost.
 /// </summary>
-public static class LoadCommand
+internal static class LoadCommand
 {
     /// <summary>Creates the command.</summary>
     public static Command Create(CliConsole console)

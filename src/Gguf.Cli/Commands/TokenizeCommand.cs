@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Gguf.Format;
 using Gguf.Model;
 using Gguf.Tokenization;
 

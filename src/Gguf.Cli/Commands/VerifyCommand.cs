@@ -5,7 +5,7 @@ using Gguf.Model;
 namespace Gguf.Cli.Commands;
 
 /// <summary><c>gguf verify FILE</c>: prints <c>ok</c> for a valid file; one error line and exit 2 or 1 otherwise.</summary>
-public static class VerifyCommand
+internal static class VerifyCommand
 {
     /// <summary>Creates the command.</summary>
     public static Command Create(CliConsole console)

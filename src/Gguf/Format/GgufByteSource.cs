@@ -1,7 +1,6 @@
-namespace Gguf.Format;
+using Gguf.IO;
 
-/// <summary>Reads a span of the parsed bytes; the span is only valid during the call.</summary>
-internal delegate TResult SpanReader<in TState, out TResult>(ReadOnlySpan<byte> span, TState state);
+namespace Gguf.Format;
 
 /// <summary>
 /// Where lazily decoded metadata comes from: the mapping of an open file (each access under a lease)

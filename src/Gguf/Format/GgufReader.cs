@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Unicode;
-using Gguf.Model;
+using Gguf.IO;
 
 namespace Gguf.Format;
 
@@ -11,7 +11,7 @@ namespace Gguf.Format;
 /// checked against the bytes that remain before anything is sized from it, and every rule of llama.cpp's
 /// <c>gguf_init_from_reader</c> is enforced, plus the gaps listed in docs/security.md.
 /// </summary>
-public static class GgufReader
+public static partial class GgufReader
 {
     /// <summary>The magic bytes <c>GGUF</c>.</summary>
     public static ReadOnlySpan<byte> Magic => "GGUF"u8;
@@ -134,31 +134,41 @@ public static class GgufReader
             entries.Add(entry);
         }
 
-        var tensors = new List<GgufTensorInfo>((int)tensorCount);
+        // A record is larger than the smallest tensor info, so the list grows as infos are read rather than
+        // being sized from the count (which is only bounded by the bytes left).
+        var records = new List<TensorRecord>((int)Math.Min(tensorCount, 4096));
         var tensorsByName = new Dictionary<string, int>((int)tensorCount, StringComparer.Ordinal);
-        for (long i = 0; i < (long)tensorCount; i++)
+        for (int i = 0; i < (int)tensorCount; i++)
         {
-            GgufTensorInfo tensor = ReadTensorInfo(ref cursor, options, (int)i);
-            if (!tensorsByName.TryAdd(tensor.Name, tensors.Count))
+            TensorRecord record = ReadTensorInfo(ref cursor, options);
+            if (!tensorsByName.TryAdd(record.Name, i))
             {
-                ThrowHelper.Format(GgufErrorCode.DuplicateTensorName, tensor.InfoOffset, $"duplicate tensor name (first is tensor {tensorsByName[tensor.Name]})", "tensor.name", tensorName: tensor.Name);
+                ThrowHelper.Format(GgufErrorCode.DuplicateTensorName, record.InfoOffset, $"duplicate tensor name (first is tensor {tensorsByName[record.Name]})", "tensor.name", tensorName: record.Name);
             }
 
-            tensors.Add(tensor);
+            records.Add(record);
         }
 
         long headerEnd = cursor.Position;
         long dataOffset = headerEnd;
         long dataSectionSize = 0;
-        if (tensors.Count > 0)
+        if (records.Count > 0)
         {
-            dataOffset = AlignUp(headerEnd, alignment);
+            dataOffset = Align.Up(headerEnd, alignment);
             if (dataOffset > fileSize)
             {
                 ThrowHelper.Format(GgufErrorCode.DataOffsetPastEnd, headerEnd, $"the data section would start at {dataOffset}, past the end of the {fileSize}-byte file", "data");
             }
 
-            dataSectionSize = ValidateTensorData(tensors, dataOffset, alignment, fileSize, options);
+            dataSectionSize = ValidateTensorData(records, dataOffset, alignment, fileSize, options);
+        }
+
+        // The infos are built once every offset is known, so they are immutable from the start.
+        var tensors = new GgufTensorInfo[records.Count];
+        for (int i = 0; i < tensors.Length; i++)
+        {
+            TensorRecord r = records[i];
+            tensors[i] = new GgufTensorInfo(i, r.Name, r.Dimensions, r.TypeInfo, r.Offset, dataOffset + r.Offset, r.ByteSize, r.ElementCount, r.InfoOffset);
         }
 
         var metadata = new GgufMetadata(entries, byKey);
@@ -205,318 +215,6 @@ public static class GgufReader
 
         return alignment;
     }
-
-    private static GgufMetadataEntry ReadEntry(ref GgufCursor cursor, GgufReaderOptions options, GgufByteSource source)
-    {
-        long entryOffset = cursor.Position;
-        string key = ReadName(ref cursor, options, options.MaxKeyBytes, isKey: true, tensorName: null);
-
-        long typeOffset = cursor.Position;
-        int typeId = cursor.ReadInt32("value_type", key);
-        if (!GgufValueTypes.IsDefined(typeId))
-        {
-            ThrowHelper.Format(GgufErrorCode.InvalidValueType, typeOffset, $"invalid value type {typeId}", "value_type", key);
-        }
-
-        var type = (GgufValueType)typeId;
-        long valueOffset = cursor.Position;
-        ulong bits = 0;
-        GgufArray? array = null;
-        switch (type)
-        {
-            case GgufValueType.String:
-                SkipString(ref cursor, options, key);
-                break;
-            case GgufValueType.Array:
-                array = ReadArray(ref cursor, options, source, key, depth: 1);
-                break;
-            default:
-                int size = GgufValueTypes.FixedSize(type);
-                ReadOnlySpan<byte> raw = cursor.ReadBytes(size, "value", key);
-                bits = GgufMetadataEntry.DecodeScalar(type, raw);
-                if (type == GgufValueType.Bool && bits > 1)
-                {
-                    ThrowHelper.Format(GgufErrorCode.InvalidBool, valueOffset, $"bool value is {bits}, not 0 or 1", "value", key);
-                }
-
-                break;
-        }
-
-        return new GgufMetadataEntry(source, key, type, entryOffset, valueOffset, cursor.Position - (int)valueOffset, bits, array);
-    }
-
-    private static GgufArray ReadArray(ref GgufCursor cursor, GgufReaderOptions options, GgufByteSource source, string key, int depth)
-    {
-        long typeOffset = cursor.Position;
-        int elementTypeId = cursor.ReadInt32("array.element_type", key);
-        if (!GgufValueTypes.IsDefined(elementTypeId))
-        {
-            ThrowHelper.Format(GgufErrorCode.InvalidValueType, typeOffset, $"invalid array element type {elementTypeId}", "array.element_type", key);
-        }
-
-        var elementType = (GgufValueType)elementTypeId;
-        if (elementType == GgufValueType.Array && depth >= options.MaxArrayDepth)
-        {
-            ThrowHelper.Format(GgufErrorCode.ArrayNestingTooDeep, typeOffset, $"arrays are nested deeper than the limit of {options.MaxArrayDepth}", "array.element_type", key);
-        }
-
-        long countOffset = cursor.Position;
-        ulong count = cursor.ReadUInt64("array.count", key);
-        if (count > (ulong)options.MaxArrayElements)
-        {
-            ThrowHelper.Format(GgufErrorCode.ArrayTooLong, countOffset, $"array has {count} elements, above the limit of {options.MaxArrayElements}", "array.count", key);
-        }
-
-        int dataStart = cursor.Position;
-        int fixedSize = GgufValueTypes.FixedSize(elementType);
-
-        // Strings need at least their 8-byte length; nested arrays their 12-byte type and count.
-        int minimumElementBytes = fixedSize != 0 ? fixedSize : elementType == GgufValueType.String ? 8 : 12;
-        if (!GgmlTypeInfo.TryMultiply((long)count, minimumElementBytes, out long minimumBytes) || minimumBytes > cursor.FileRemaining)
-        {
-            ThrowHelper.Format(GgufErrorCode.ArrayPastEnd, countOffset, $"{count} elements of {GgufValueTypes.Name(elementType)} need at least {(decimal)count * minimumElementBytes} bytes, but only {cursor.FileRemaining} remain", "array.count", key);
-        }
-
-        if (fixedSize != 0)
-        {
-            // Checked as a long first: elements of more than 2 GiB must not become a negative int length.
-            cursor.Need(minimumBytes, "array.data", key);
-            ReadOnlySpan<byte> elements = cursor.ReadBytes((int)minimumBytes, "array.data", key);
-            if (elementType == GgufValueType.Bool)
-            {
-                int bad = elements.IndexOfAnyExcept((byte)0, (byte)1);
-                if (bad >= 0)
-                {
-                    ThrowHelper.Format(GgufErrorCode.InvalidBool, dataStart + bad, $"bool element {bad} is {elements[bad]}, not 0 or 1", "array.data", key);
-                }
-            }
-        }
-        else if (elementType == GgufValueType.String)
-        {
-            // The fast walk stops at the first element it cannot vouch for; the checked path takes
-            // over from there and reports any error exactly as it would have.
-            for (ulong i = cursor.SkipStrings(count, (ulong)options.MaxStringBytes); i < count; i++)
-            {
-                SkipString(ref cursor, options, key);
-            }
-        }
-        else
-        {
-            for (ulong i = 0; i < count; i++)
-            {
-                ReadArray(ref cursor, options, source, key, depth + 1);
-            }
-        }
-
-        return new GgufArray(source, key, elementType, (long)count, depth, dataStart, cursor.Position - dataStart);
-    }
-
-    private static void SkipString(ref GgufCursor cursor, GgufReaderOptions options, string key)
-    {
-        long lengthOffset = cursor.Position;
-        ulong length = cursor.ReadUInt64("string.length", key);
-        CheckStringLength(ref cursor, options, length, lengthOffset, key, null);
-        cursor.Skip((long)length, "string.data", key);
-    }
-
-    private static void CheckStringLength(ref GgufCursor cursor, GgufReaderOptions options, ulong length, long lengthOffset, string? key, string? tensorName)
-    {
-        if (length > (ulong)options.MaxStringBytes)
-        {
-            ThrowHelper.Format(GgufErrorCode.StringTooLong, lengthOffset, $"string length {length} exceeds the limit of {options.MaxStringBytes}", "string.length", key, tensorName);
-        }
-
-        if (length > (ulong)cursor.FileRemaining)
-        {
-            ThrowHelper.Format(GgufErrorCode.StringPastEnd, lengthOffset, $"string length {length} exceeds the {cursor.FileRemaining} bytes remaining", "string.length", key, tensorName);
-        }
-    }
-
-    /// <summary>Reads a key or tensor name: bounded, non-empty for keys, valid UTF-8 without NUL.</summary>
-    private static string ReadName(ref GgufCursor cursor, GgufReaderOptions options, int maxBytes, bool isKey, string? tensorName)
-    {
-        long lengthOffset = cursor.Position;
-        string field = isKey ? "key" : "tensor.name";
-        ulong length = cursor.ReadUInt64(field + ".length");
-        CheckStringLength(ref cursor, options, length, lengthOffset, null, tensorName);
-        if (isKey && length == 0)
-        {
-            ThrowHelper.Format(GgufErrorCode.EmptyKey, lengthOffset, "key is empty", field);
-        }
-
-        if (length > (ulong)maxBytes)
-        {
-            ThrowHelper.Format(
-                isKey ? GgufErrorCode.KeyTooLong : GgufErrorCode.TensorNameTooLong,
-                lengthOffset,
-                $"{(isKey ? "key" : "tensor name")} is {length} bytes long, above the limit of {maxBytes}",
-                field);
-        }
-
-        ReadOnlySpan<byte> bytes = cursor.ReadBytes((int)length, field);
-
-        // Names are nearly always ASCII: bytes 1-127 are valid UTF-8 without NUL, checked in one pass.
-        if (!bytes.ContainsAnyExceptInRange((byte)1, (byte)0x7F))
-        {
-            return Encoding.ASCII.GetString(bytes);
-        }
-
-        if (bytes.Contains((byte)0) || !Utf8.IsValid(bytes))
-        {
-            // llama.cpp compares names with strcmp, so "a\0x" and "a\0y" would collide there (reference G4).
-            ThrowHelper.Format(GgufErrorCode.InvalidName, lengthOffset, $"{(isKey ? "key" : "tensor name")} '{Printable(bytes)}' is not valid UTF-8 or contains a NUL byte", field);
-        }
-
-        return Encoding.UTF8.GetString(bytes);
-    }
-
-    private static GgufTensorInfo ReadTensorInfo(ref GgufCursor cursor, GgufReaderOptions options, int index)
-    {
-        long infoOffset = cursor.Position;
-        string name = ReadName(ref cursor, options, options.MaxTensorNameBytes, isKey: false, tensorName: null);
-
-        long dimsOffset = cursor.Position;
-        uint dimensionCount = cursor.ReadUInt32("tensor.n_dims", tensorName: name);
-        if (dimensionCount > (uint)options.MaxDimensions)
-        {
-            ThrowHelper.Format(GgufErrorCode.TooManyDimensions, dimsOffset, $"{dimensionCount} dimensions, above the limit of {options.MaxDimensions}", "tensor.n_dims", tensorName: name);
-        }
-
-        var dimensions = new long[dimensionCount];
-        long elementCount = 1;
-        for (int d = 0; d < dimensions.Length; d++)
-        {
-            long dimensionOffset = cursor.Position;
-            long ne = cursor.ReadInt64("tensor.ne", tensorName: name);
-            if (ne < 0)
-            {
-                ThrowHelper.Format(GgufErrorCode.NegativeDimension, dimensionOffset, $"dimension {d} is {ne}", "tensor.ne", tensorName: name);
-            }
-
-            if (ne == 0 && !options.AllowZeroDimensions)
-            {
-                ThrowHelper.Format(GgufErrorCode.ZeroDimension, dimensionOffset, $"dimension {d} is 0", "tensor.ne", tensorName: name);
-            }
-
-            // llama.cpp requires the element count to stay below INT64_MAX.
-            if (!GgmlTypeInfo.TryMultiply(elementCount, ne, out elementCount) || elementCount == long.MaxValue)
-            {
-                ThrowHelper.Format(GgufErrorCode.ElementCountOverflow, dimensionOffset, $"the element count overflows at dimension {d} ({ne})", "tensor.ne", tensorName: name);
-            }
-
-            dimensions[d] = ne;
-        }
-
-        long typeOffset = cursor.Position;
-        int typeId = cursor.ReadInt32("tensor.type", tensorName: name);
-        if (!GgmlTypeInfo.TryGet(typeId, out GgmlTypeInfo typeInfo))
-        {
-            if (GgmlTypeInfo.IsRemoved(typeId))
-            {
-                ThrowHelper.Format(GgufErrorCode.RemovedTensorType, typeOffset, $"ggml type {typeId} was removed from ggml", "tensor.type", tensorName: name);
-            }
-
-            ThrowHelper.Format(GgufErrorCode.InvalidTensorType, typeOffset, $"invalid ggml type {typeId}; types are 0 to {GgmlTypeInfo.TypeIdCount - 1}", "tensor.type", tensorName: name);
-        }
-
-        long ne0 = dimensions.Length > 0 ? dimensions[0] : 1;
-        if (ne0 % typeInfo.BlockSize != 0)
-        {
-            // Point at ne[0] itself; a scalar (n_dims 0) has no ne[0], so point at n_dims.
-            ThrowHelper.Format(GgufErrorCode.NotBlockMultiple, dimensions.Length > 0 ? dimsOffset + 4 : dimsOffset, $"{ne0} elements per row is not a multiple of the {typeInfo.Name} block size {typeInfo.BlockSize}", "tensor.ne", tensorName: name);
-        }
-
-        if (!typeInfo.TryGetByteSize(dimensions, out long byteSize))
-        {
-            ThrowHelper.Format(GgufErrorCode.TensorSizeOverflow, dimsOffset, $"the size in bytes of shape [{string.Join(", ", dimensions)}] of {typeInfo.Name} does not fit in 63 bits", "tensor.ne", tensorName: name);
-        }
-
-        long offsetOffset = cursor.Position;
-        ulong offset = cursor.ReadUInt64("tensor.offset", tensorName: name);
-        if (offset > long.MaxValue)
-        {
-            ThrowHelper.Format(GgufErrorCode.TensorDataPastEnd, offsetOffset, $"offset {offset} is past any file", "tensor.offset", tensorName: name);
-        }
-
-        return new GgufTensorInfo(index, name, dimensions, typeInfo, (long)offset, byteSize, elementCount, infoOffset);
-    }
-
-    /// <summary>Checks alignment, packing, bounds and overlap of the tensor data; returns the data section's size.</summary>
-    private static long ValidateTensorData(List<GgufTensorInfo> tensors, long dataOffset, uint alignment, long fileSize, GgufReaderOptions options)
-    {
-        // The alignment is a validated power of two and offsets and sizes are not negative, so masks
-        // stand in for the remainders (a 64-bit division per use otherwise).
-        long mask = alignment - 1L;
-        long running = 0;
-        foreach (GgufTensorInfo tensor in tensors)
-        {
-            // The offset field's position is only needed for an error, so it is computed there.
-            if ((tensor.Offset & mask) != 0)
-            {
-                ThrowHelper.Format(GgufErrorCode.TensorOffsetMisaligned, OffsetFieldPosition(tensor), $"offset {tensor.Offset} is not a multiple of the alignment {alignment}", "tensor.offset", tensorName: tensor.Name);
-            }
-
-            if (options.RequirePackedTensors && tensor.Offset != running)
-            {
-                ThrowHelper.Format(GgufErrorCode.TensorOffsetNotPacked, OffsetFieldPosition(tensor), $"offset {tensor.Offset} is not the packed offset {running}", "tensor.offset", tensorName: tensor.Name);
-            }
-
-            // Padding is computed with checked arithmetic: GGML_PAD can wrap to 0 (reference gap G2).
-            long padded = tensor.ByteSize + (-tensor.ByteSize & mask);
-            if (padded < 0)
-            {
-                // Same field as the unpadded size overflow: the shape, which starts at n_dims.
-                ThrowHelper.Format(GgufErrorCode.TensorSizeOverflow, DimensionsFieldPosition(tensor), $"size {tensor.ByteSize} padded to {alignment} overflows", "tensor.ne", tensorName: tensor.Name);
-            }
-
-            long start = dataOffset + tensor.Offset;
-            if (start < 0 || start > fileSize || tensor.ByteSize > fileSize - start)
-            {
-                ThrowHelper.Format(GgufErrorCode.TensorDataPastEnd, OffsetFieldPosition(tensor), $"data [{(decimal)dataOffset + tensor.Offset}, {(decimal)dataOffset + tensor.Offset + tensor.ByteSize}) is not within the {fileSize}-byte file", "tensor.offset", tensorName: tensor.Name);
-            }
-
-            tensor.AbsoluteOffset = start;
-            long next = running + padded;
-            if (next < 0)
-            {
-                ThrowHelper.Format(GgufErrorCode.RunningSizeOverflow, OffsetFieldPosition(tensor), $"the data section size overflows when adding {padded} bytes to {running}", "tensor.offset", tensorName: tensor.Name);
-            }
-
-            running = next;
-        }
-
-        if (!options.RequirePackedTensors)
-        {
-            CheckOverlaps(tensors);
-        }
-
-        return running;
-    }
-
-    private static void CheckOverlaps(List<GgufTensorInfo> tensors)
-    {
-        GgufTensorInfo[] byOffset = [.. tensors];
-        Array.Sort(byOffset, static (a, b) => a.Offset != b.Offset ? a.Offset.CompareTo(b.Offset) : a.Index.CompareTo(b.Index));
-        for (int i = 1; i < byOffset.Length; i++)
-        {
-            GgufTensorInfo previous = byOffset[i - 1];
-            GgufTensorInfo current = byOffset[i];
-            if (current.Offset < previous.Offset + previous.ByteSize || (current.Offset == previous.Offset && previous.ByteSize == 0 && current.ByteSize == 0))
-            {
-                ThrowHelper.Format(GgufErrorCode.TensorOverlap, OffsetFieldPosition(current), $"data overlaps tensor '{previous.Name}'", "tensor.offset", tensorName: current.Name);
-            }
-        }
-    }
-
-    /// <summary>The n_dims field follows the name.</summary>
-    private static long DimensionsFieldPosition(GgufTensorInfo tensor) =>
-        tensor.InfoOffset + 8 + Encoding.UTF8.GetByteCount(tensor.Name);
-
-    /// <summary>The offset field is the last 8 bytes of a tensor info.</summary>
-    private static long OffsetFieldPosition(GgufTensorInfo tensor) =>
-        tensor.InfoOffset + 8 + Encoding.UTF8.GetByteCount(tensor.Name) + 4 + (8L * tensor.Dimensions.Count) + 4;
-
-    private static long AlignUp(long value, uint alignment) => value + ((alignment - (value % alignment)) % alignment);
 
     private static string Printable(ReadOnlySpan<byte> bytes)
     {

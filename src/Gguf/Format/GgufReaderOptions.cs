@@ -65,6 +65,10 @@ public sealed record GgufReaderOptions
     /// </summary>
     public bool RequirePackedTensors { get; init; } = true;
 
-    /// <summary>Accept tensors with a zero dimension (llama.cpp accepts them; some of its builds crash on them).</summary>
-    public bool AllowZeroDimensions { get; init; }
+    /// <summary>
+    /// Accept tensors with a zero dimension (true by default): a zero-element tensor has size 0 and an empty view,
+    /// llama.cpp's writer makes such files and its reader accepts them. False rejects them with
+    /// <see cref="GgufErrorCode.ZeroDimension"/>, for consumers that cannot handle empty tensors.
+    /// </summary>
+    public bool AllowZeroDimensions { get; init; } = true;
 }

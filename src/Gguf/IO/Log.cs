@@ -26,9 +26,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 7, Level = LogLevel.Debug, Message = "Advice {Advice} for '{Path}' failed: {Reason}")]
     public static partial void AdviceFailed(ILogger logger, string path, AccessAdvice advice, string reason);
 
-    [LoggerMessage(EventId = 8, Level = LogLevel.Debug, Message = "Transferred ownership of the mapping of '{Path}'")]
-    public static partial void Transferred(ILogger logger, string path);
-
     [LoggerMessage(EventId = 9, Level = LogLevel.Debug, Message = "Populated '{Path}' [{Offset}, +{Length}) for reading")]
     public static partial void Populated(ILogger logger, string path, long offset, long length);
 }

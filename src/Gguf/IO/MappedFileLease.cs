@@ -2,77 +2,95 @@ using System.Runtime.CompilerServices;
 
 namespace Gguf.IO;
 
-/// <summary>
-/// Keeps a mapping alive while its memory is read. Spans and ranges obtained from a lease are valid until
-/// the lease is disposed; dispose each lease exactly once (a <c>using</c> statement).
-/// </summary>
-public unsafe struct MappedFileLease : IDisposable
-{
-    private MappingHandle? _handle;
+/// <summary>Reads a span that is valid only during the call.</summary>
+internal delegate TResult SpanReader<in TState, out TResult>(ReadOnlySpan<byte> span, TState state);
 
-    internal MappedFileLease(MappingHandle handle)
+/// <summary>
+/// Keeps a mapping alive while its memory is read. Spans and ranges obtained from a lease are valid until the
+/// lease is disposed; every access after that throws <see cref="ObjectDisposedException"/>. Dispose is
+/// idempotent and thread-safe, and a lease that is never disposed is released by its finalizer.
+/// </summary>
+public sealed class MappedFileLease : IDisposable
+{
+    private MappingHandle? _mapping;
+
+    internal MappedFileLease(MappingHandle mapping)
     {
         bool added = false;
 
-        // Throws ObjectDisposedException once the owner has been disposed.
-        handle.DangerousAddRef(ref added);
-        _handle = handle;
+        // Throws ObjectDisposedException once the mapping is being released.
+        mapping.DangerousAddRef(ref added);
+        _mapping = mapping;
     }
+
+    /// <summary>Releases a lease that was never disposed.</summary>
+    ~MappedFileLease() => Dispose();
 
     /// <summary>The length of the mapped file.</summary>
-    public readonly long Length => Handle.Length;
+    public long Length => Mapping.Length;
 
-    /// <summary>A span over <paramref name="length"/> bytes at <paramref name="offset"/>.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The range is not inside the file.</exception>
-    public readonly ReadOnlySpan<byte> GetSpan(long offset, int length)
-    {
-        MappingHandle handle = Handle;
-        MappedFile.CheckRange(handle, offset, length);
+    /// <summary>Whether the lease has been released.</summary>
+    public bool IsDisposed => Volatile.Read(ref _mapping) is null;
 
-        // The range lies inside the mapping, which this lease keeps alive.
-        return new ReadOnlySpan<byte>((byte*)handle.Address + offset, length);
-    }
-
-    /// <summary>A checked range of any size; larger than 2 GiB ranges are read in chunks.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The range is not inside the file, or offset + length overflows.</exception>
-    public readonly MappedRange GetRange(long offset, long length)
-    {
-        MappingHandle handle = Handle;
-        MappedFile.CheckRange(handle, offset, length);
-
-        // As above: in bounds, and alive for the lease's lifetime.
-        return new MappedRange((byte*)handle.Address + offset, length);
-    }
-
-    /// <summary>The base address of the mapping, for native interop; valid until the lease is disposed.</summary>
-    public readonly IntPtr DangerousGetAddress() => Handle.Address;
-
-    /// <summary>Releases the lease.</summary>
-    public void Dispose()
-    {
-        MappingHandle? handle = _handle;
-        _handle = null;
-        handle?.DangerousRelease();
-    }
-
-    private readonly MappingHandle Handle
+    /// <summary>The mapping this lease holds, for the IO layer.</summary>
+    internal MappingHandle Mapping
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _handle ?? throw new ObjectDisposedException(nameof(MappedFileLease));
+        get => Volatile.Read(ref _mapping) ?? throw new ObjectDisposedException(nameof(MappedFileLease), "the lease was released");
+    }
+
+    /// <summary>A span over <paramref name="length"/> bytes at <paramref name="offset"/>, valid while the lease is held.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is not inside the file.</exception>
+    /// <exception cref="ObjectDisposedException">The lease was released.</exception>
+    public ReadOnlySpan<byte> GetSpan(long offset, int length)
+    {
+        MappingHandle mapping = Mapping;
+        MappingHandle.CheckRange(mapping.Path, mapping.Length, offset, length);
+
+        // In bounds, and alive for the lease's lifetime.
+        return mapping.GetSpan(offset, length);
+    }
+
+    /// <summary>A checked range of any size; ranges over 2 GiB are read in chunks.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is not inside the file, or offset + length overflows.</exception>
+    /// <exception cref="ObjectDisposedException">The lease was released.</exception>
+    public MappedRange GetRange(long offset, long length)
+    {
+        MappingHandle mapping = Mapping;
+        MappingHandle.CheckRange(mapping.Path, mapping.Length, offset, length);
+        return new MappedRange(this, offset, length);
+    }
+
+    /// <summary>The base address of the mapping, for the loader's native copies; valid while the lease is held.</summary>
+    internal IntPtr DangerousGetAddress() => Mapping.Address;
+
+    /// <summary>Releases the lease. Idempotent and thread-safe.</summary>
+    public void Dispose()
+    {
+        MappingHandle? mapping = Interlocked.Exchange(ref _mapping, null);
+        if (mapping is not null)
+        {
+            mapping.DangerousRelease();
+            GC.SuppressFinalize(this);
+        }
     }
 }
 
 /// <summary>
-/// A bounds-checked range of mapped memory, valid while the lease it came from is held. Ranges over
+/// A bounds-checked range of mapped memory. It cannot be stored on the heap (a <c>ref struct</c>) and every
+/// access checks the lease it came from, so a range read after its lease was released throws
+/// <see cref="ObjectDisposedException"/> instead of touching unmapped memory. Ranges over
 /// <see cref="int.MaxValue"/> bytes are never truncated: read them with <see cref="GetChunk"/>.
 /// </summary>
-public readonly unsafe struct MappedRange
+public readonly ref struct MappedRange
 {
-    private readonly byte* _start;
+    private readonly MappedFileLease _lease;
+    private readonly long _offset;
 
-    internal MappedRange(byte* start, long length)
+    internal MappedRange(MappedFileLease lease, long offset, long length)
     {
-        _start = start;
+        _lease = lease;
+        _offset = offset;
         Length = length;
     }
 
@@ -84,11 +102,14 @@ public readonly unsafe struct MappedRange
 
     /// <summary>The whole range as one span.</summary>
     /// <exception cref="InvalidOperationException">The range is larger than a span can hold.</exception>
+    /// <exception cref="ObjectDisposedException">The lease was released.</exception>
     public ReadOnlySpan<byte> Span => FitsSpan
-        ? new ReadOnlySpan<byte>(_start, (int)Length)
+        ? GetChunk(0, (int)Length)
         : throw new InvalidOperationException($"the range is {Length} bytes, more than one span holds; read it with GetChunk");
 
     /// <summary><paramref name="length"/> bytes at <paramref name="offset"/> within the range.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The chunk is not inside the range.</exception>
+    /// <exception cref="ObjectDisposedException">The lease was released.</exception>
     public ReadOnlySpan<byte> GetChunk(long offset, int length)
     {
         if (offset < 0 || length < 0 || offset > Length || length > Length - offset)
@@ -96,9 +117,12 @@ public readonly unsafe struct MappedRange
             throw new ArgumentOutOfRangeException(nameof(offset), $"chunk [{offset}, +{length}) is outside the {Length}-byte range");
         }
 
-        return new ReadOnlySpan<byte>(_start + offset, length);
-    }
+        if (_lease is null)
+        {
+            // default(MappedRange): an empty range of nothing.
+            return length == 0 ? default : throw new ObjectDisposedException(nameof(MappedRange));
+        }
 
-    /// <summary>The start address, for native copies; valid while the lease is held.</summary>
-    public IntPtr DangerousGetAddress() => (IntPtr)_start;
+        return _lease.GetSpan(_offset + offset, length);
+    }
 }

@@ -3,16 +3,16 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO.Hashing;
 using System.Runtime.ExceptionServices;
+using Gguf.Format;
 using Gguf.IO;
 using Gguf.Model;
 using Microsoft.Extensions.Logging;
-using Microsoft.Win32.SafeHandles;
 
 namespace Gguf.Loading;
 
 public sealed partial class ModelLoader
 {
-    /// <summary>The state of one <see cref="Load"/> call.</summary>
+    /// <summary>The state of one <see cref="Load(GgufFile, IProgress{LoadProgress}?, CancellationToken)"/> call.</summary>
     private sealed class LoadRun
     {
         // In mmap mode the file's size is re-checked after every this many bytes a reader copies (see docs/loading.md).
@@ -41,10 +41,9 @@ public sealed partial class ModelLoader
         private readonly object _progressLock = new();
         private readonly Stopwatch _clock = new();
 
-        private SafeFileHandle? _handle;
         private IDeviceBuffer? _buffer;
         private IStagingBuffer[]? _staging;
-        private MappedRange _mapped;
+        private MappedFileLease? _mapped;
         private long _nextChunk;
         private long _bytesDone;
         private int _tensorsDone;
@@ -52,7 +51,7 @@ public sealed partial class ModelLoader
         private long _peakRss;
         private volatile bool _failed;
 
-        public LoadRun(ModelLoader loader, GgufFile file, IProgress<LoadProgress>? progress, CancellationToken cancellationToken)
+        public LoadRun(ModelLoader loader, GgufFile file, IReadOnlyList<GgufTensorInfo> tensors, IProgress<LoadProgress>? progress, CancellationToken cancellationToken)
         {
             _loader = loader;
             _file = file;
@@ -64,7 +63,7 @@ public sealed partial class ModelLoader
             _chunkSize = _options.ChunkSize;
             _readers = _options.EffectiveReaders;
             _staged = !(_destination.IsHostMemory && _options.DirectHostWrites);
-            _plan = Plan(file, Math.Max(_options.TensorAlignment, 1), out _allocationBytes);
+            _plan = Plan(tensors, Math.Max(_options.TensorAlignment, 1), out _allocationBytes);
 
             _order = [.. _plan.OrderBy(t => t.SourceOffset)];
             _chunkStart = new long[_order.Length + 1];
@@ -119,11 +118,6 @@ public sealed partial class ModelLoader
             bool advised = false;
             try
             {
-                if (_mode == LoadMode.Read)
-                {
-                    _handle = OpenForReading();
-                }
-
                 try
                 {
                     _buffer = _destination.Allocate(_allocationBytes);
@@ -140,7 +134,7 @@ public sealed partial class ModelLoader
 
                 Report(null, force: true);
                 using MappedFileLease lease = mapping.Acquire();
-                _mapped = lease.GetRange(0, mapping.Length);
+                _mapped = lease;
                 if (_mode == LoadMode.Mmap && _tensorBytes > 0)
                 {
                     mapping.Advise(AccessAdvice.Sequential, _file.DataOffset, mapping.Length - _file.DataOffset);
@@ -223,34 +217,11 @@ public sealed partial class ModelLoader
             finally
             {
                 FreeStaging();
-                _handle?.Dispose();
                 if (advised && !mapping.IsDisposed)
                 {
                     mapping.Advise(AccessAdvice.Normal, _file.DataOffset, mapping.Length - _file.DataOffset);
                 }
             }
-        }
-
-        private SafeFileHandle OpenForReading()
-        {
-            SafeFileHandle handle;
-            try
-            {
-                handle = File.OpenHandle(Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new MappedFileException(MappedFileError.FileChanged, Path, $"cannot reopen the file for reading ({e.Message})", 0, e);
-            }
-
-            long length = RandomAccess.GetLength(handle);
-            if (length != _file.FileSize)
-            {
-                handle.Dispose();
-                throw new MappedFileException(MappedFileError.FileChanged, Path, $"file changed size from {_file.FileSize} to {length} bytes after it was opened");
-            }
-
-            return handle;
         }
 
         private void AllocateStaging()
@@ -358,7 +329,7 @@ public sealed partial class ModelLoader
                             // into a scratch buffer, which keeps read mode off the mapping (and so immune to SIGBUS).
                             if (_mode == LoadMode.Mmap)
                             {
-                                _sourceHashes[chunk] = XxHash64.HashToUInt64(_mapped.GetChunk(fileOffset, length));
+                                _sourceHashes[chunk] = XxHash64.HashToUInt64(_mapped!.GetSpan(fileOffset, length));
                             }
                             else
                             {
@@ -388,17 +359,18 @@ public sealed partial class ModelLoader
         {
             if (_mode == LoadMode.Mmap)
             {
-                _mapped.GetChunk(fileOffset, target.Length).CopyTo(target);
+                _mapped!.GetSpan(fileOffset, target.Length).CopyTo(target);
                 return;
             }
 
             int done = 0;
             while (done < target.Length)
             {
-                int read = RandomAccess.Read(_handle!, target[done..], fileOffset + done);
+                // Through the descriptor the file was opened with: the same file, never the path again.
+                int read = _file.Mapping.ReadAt(fileOffset + done, target[done..]);
                 if (read <= 0)
                 {
-                    long now = RandomAccess.GetLength(_handle!);
+                    long now = RandomAccess.GetLength(_file.Mapping.FileHandle);
                     throw new MappedFileException(MappedFileError.FileChanged, Path,
                         $"unexpected end of file reading tensor '{tensor.Name}': got {done} of {target.Length} bytes at offset {fileOffset} (the file is {now} bytes now, {_file.FileSize} when opened)");
                 }

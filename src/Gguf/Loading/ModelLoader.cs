@@ -1,3 +1,4 @@
+using Gguf.Format;
 using Gguf.Model;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -17,9 +18,9 @@ namespace Gguf.Loading;
 /// still running, and a buffer is reused only after the copies from it finished.
 /// </para>
 /// <para>
-/// <see cref="Load"/> blocks the calling thread (and uses up to <see cref="LoadOptions.Readers"/> threads) until
+/// <see cref="Load(GgufFile, IProgress{LoadProgress}?, CancellationToken)"/> blocks the calling thread (and uses up to <see cref="LoadOptions.Readers"/> threads) until
 /// the model is on the device; cancellation is checked between chunks. A load that fails or is cancelled frees
-/// everything it allocated before the exception leaves <see cref="Load"/>.
+/// everything it allocated before the exception leaves <see cref="Load(GgufFile, IProgress{LoadProgress}?, CancellationToken)"/>.
 /// </para>
 /// </remarks>
 public sealed partial class ModelLoader
@@ -58,19 +59,37 @@ public sealed partial class ModelLoader
             throw new ArgumentOutOfRangeException(nameof(alignment), alignment, "the alignment must be a power of two");
         }
 
-        var tensors = new LoadedTensor[file.Tensors.Count];
-        long offset = 0;
-        for (int i = 0; i < tensors.Length; i++)
+        return Plan(file.Tensors, alignment, out totalBytes);
+    }
+
+    /// <summary>
+    /// The layout of some of a file's tensors in one destination block (a device's share of a split model): the tensors in
+    /// the order given, each at an aligned offset, each taking its size rounded up to the alignment.
+    /// </summary>
+    /// <param name="tensors">Tensors of one file.</param>
+    /// <param name="alignment">A power of two.</param>
+    /// <param name="totalBytes">The block size: the sum of the aligned tensor sizes.</param>
+    public static IReadOnlyList<LoadedTensor> Plan(IReadOnlyList<GgufTensorInfo> tensors, int alignment, out long totalBytes)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        if (alignment < 1 || (alignment & (alignment - 1)) != 0)
         {
-            GgufTensorInfo info = file.Tensors[i];
-            tensors[i] = new LoadedTensor(info, offset);
+            throw new ArgumentOutOfRangeException(nameof(alignment), alignment, "the alignment must be a power of two");
+        }
+
+        var planned = new LoadedTensor[tensors.Count];
+        long offset = 0;
+        for (int i = 0; i < planned.Length; i++)
+        {
+            GgufTensorInfo info = tensors[i];
+            planned[i] = new LoadedTensor(info, offset);
 
             // Sizes were checked against the file's length by the reader, so the sum cannot overflow.
             offset = checked(offset + AlignUp(info.ByteSize, alignment));
         }
 
         totalBytes = offset;
-        return tensors;
+        return planned;
     }
 
     /// <summary>The mode <see cref="LoadMode.Auto"/> stands for with a destination: <see cref="LoadMode.Read"/>, measured faster for the host arena and for staged GPU copies (docs/benchmarks-load.md).</summary>
@@ -94,7 +113,29 @@ public sealed partial class ModelLoader
     public LoadedModel Load(GgufFile file, IProgress<LoadProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(file);
-        return new LoadRun(this, file, progress, cancellationToken).Execute();
+        return new LoadRun(this, file, file.Tensors, progress, cancellationToken).Execute();
+    }
+
+    /// <summary>Loads some of the tensors of <paramref name="file"/> (a device's share of a split model) into a new block of the destination.</summary>
+    /// <param name="file">An open file; it must stay open during the load.</param>
+    /// <param name="tensors">Tensors of <paramref name="file"/>, each at most once; they are laid out in this order.</param>
+    /// <param name="progress">As for <see cref="Load(GgufFile, IProgress{LoadProgress}?, CancellationToken)"/>.</param>
+    /// <param name="cancellationToken">Checked between chunks.</param>
+    /// <exception cref="ArgumentException">A tensor is not one of the file's, or appears twice.</exception>
+    public LoadedModel Load(GgufFile file, IReadOnlyList<GgufTensorInfo> tensors, IProgress<LoadProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(tensors);
+        var seen = new HashSet<int>();
+        foreach (GgufTensorInfo t in tensors)
+        {
+            if (t.Index < 0 || t.Index >= file.Tensors.Count || !ReferenceEquals(file.Tensors[t.Index], t) || !seen.Add(t.Index))
+            {
+                throw new ArgumentException($"tensor '{t.Name}' is not a distinct tensor of '{file.Path}'", nameof(tensors));
+            }
+        }
+
+        return new LoadRun(this, file, tensors, progress, cancellationToken).Execute();
     }
 
     internal static long AlignUp(long value, long alignment) => (value + alignment - 1) & ~(alignment - 1);

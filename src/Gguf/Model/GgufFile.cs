@@ -3,7 +3,6 @@ using System.Diagnostics.CodeAnalysis;
 using Gguf.Format;
 using Gguf.IO;
 using Microsoft.Extensions.Logging;
-using Microsoft.Win32.SafeHandles;
 
 namespace Gguf.Model;
 
@@ -61,16 +60,10 @@ public sealed class GgufFile : IDisposable
     public static GgufFile Open(string path, GgufReaderOptions? options = null, ILogger? logger = null)
     {
         options ??= GgufReaderOptions.Default;
-        MappedFile mapping = MappedFile.Open(path, logger, keepFile: true, out SafeFileHandle? file);
+        MappedFile mapping = MappedFile.Open(path, logger);
         try
         {
-            GgufHeader header;
-            using (file)
-            {
-                header = file is null ? ParseMapped(mapping, options) : ParseCopiedHead(file, mapping, options);
-            }
-
-            return new GgufFile(mapping, header);
+            return new GgufFile(mapping, ParseCopiedHead(mapping, options));
         }
         catch
         {
@@ -79,32 +72,24 @@ public sealed class GgufFile : IDisposable
         }
     }
 
-    /// <summary>Parses an already mapped file and takes ownership of the mapping.</summary>
-    public static GgufFile Open(MappedFile mapping, GgufReaderOptions? options = null)
+    /// <summary>Parses an open file and takes ownership of it: disposing the result disposes <paramref name="file"/>.</summary>
+    /// <exception cref="GgufFormatException">The file is not a valid GGUF file; <paramref name="file"/> is left open.</exception>
+    public static GgufFile Open(MappedFile file, GgufReaderOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(mapping);
-        return new GgufFile(mapping, ParseMapped(mapping, options ?? GgufReaderOptions.Default));
-    }
-
-    private static GgufHeader ParseMapped(MappedFile mapping, GgufReaderOptions options)
-    {
-        using MappedFileLease lease = mapping.Acquire();
-
-        // The header is parsed in place from the first bytes of the mapping: no copy, O(1) to map.
-        int headLength = (int)Math.Min(mapping.Length, options.MaxHeaderBytes);
-        return GgufReader.Parse(lease.GetSpan(0, headLength), mapping.Length, options, new MappedByteSource(mapping), canGrow: false);
+        ArgumentNullException.ThrowIfNull(file);
+        return new GgufFile(file, ParseCopiedHead(file, options ?? GgufReaderOptions.Default));
     }
 
     /// <summary>
-    /// Parses the header from a copy of the head of the file read through the descriptor (16 KiB, grown
-    /// 4x at a time up to 1 MiB), and any header beyond that in place from the mapping. Touching fresh mapped pages
-    /// costs a page fault per run of pages and a TLB flush at unmap; under virtualization that costs far
-    /// more than copying the head of a small file (docs/benchmarks.md). Only the parse reads the copy:
-    /// metadata decoded later, and tensor data, come from the mapping.
+    /// Parses the header from a copy of the head of the file read through its descriptor (16 KiB, grown 4x at a
+    /// time up to 1 MiB), and any header beyond that in place from the mapping. Touching fresh mapped pages costs
+    /// a page fault per run of pages and a TLB flush at unmap; under virtualization that costs far more than
+    /// copying the head of a small file (docs/benchmarks.md). Only the parse reads the copy: metadata decoded
+    /// later, and tensor data, come from the mapping, which is created on first use.
     /// </summary>
-    private static GgufHeader ParseCopiedHead(SafeFileHandle file, MappedFile mapping, GgufReaderOptions options)
+    private static GgufHeader ParseCopiedHead(MappedFile mapping, GgufReaderOptions options)
     {
-        using var head = new CopiedHead(file, mapping, Math.Min(mapping.Length, options.MaxHeaderBytes));
+        using var head = new CopiedHead(mapping, Math.Min(mapping.Length, options.MaxHeaderBytes));
         ReadOnlySpan<byte> first = head.Extend(CopiedHeadFirstBytes);
         return GgufReader.Parse(first, mapping.Length, options, new MappedByteSource(mapping), canGrow: false, head);
     }
@@ -152,11 +137,11 @@ public sealed class GgufFile : IDisposable
     /// The head of a file as the parse reads it: a pooled copy filled on demand up to
     /// <see cref="CopiedHeadMaxBytes"/>, then the mapping itself. Offsets are the file's in both.
     /// </summary>
-    private sealed class CopiedHead(SafeFileHandle file, MappedFile mapping, long headLimit) : GgufHeadExtender, IDisposable
+    private sealed class CopiedHead(MappedFile mapping, long headLimit) : GgufHeadExtender, IDisposable
     {
         private readonly byte[] _buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(headLimit, CopiedHeadMaxBytes));
         private int _filled;
-        private MappedFileLease _lease;
+        private MappedFileLease? _lease;
         private bool _mapped;
         private long _window;
 
@@ -168,7 +153,7 @@ public sealed class GgufFile : IDisposable
                 int wanted = (int)Math.Min(Math.Min(headLimit, CopiedHeadMaxBytes), Math.Max(needed, Math.Max(CopiedHeadFirstBytes, 4L * _filled)));
                 while (_filled < wanted)
                 {
-                    int read = MappedFile.ReadAt(file, _buffer.AsSpan(_filled, wanted - _filled), _filled);
+                    int read = mapping.ReadAt(_filled, _buffer.AsSpan(_filled, wanted - _filled));
                     if (read == 0)
                     {
                         // The file shrank since it was mapped: the mapping's view of it decides.
@@ -197,12 +182,12 @@ public sealed class GgufFile : IDisposable
             long end = Math.Min(headLimit, Math.Max(needed, 2 * _window));
             mapping.PopulateForRead(_window, end - _window);
             _window = end;
-            return _lease.GetSpan(0, (int)end);
+            return _lease!.GetSpan(0, (int)end);
         }
 
         public void Dispose()
         {
-            _lease.Dispose();
+            _lease?.Dispose();
             ArrayPool<byte>.Shared.Return(_buffer);
         }
     }

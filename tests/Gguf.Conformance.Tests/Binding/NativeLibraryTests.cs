@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
-using Gguf.Conformance.Native;
+using Gguf.LlamaCpp;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Binding;
 
@@ -8,7 +9,7 @@ public sealed unsafe class NativeLibraryTests
     [Fact]
     public void Libraries_LoadTheBestVariantForThisCpu()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         string version = Marshal.PtrToStringUTF8((nint)GgmlNative.ggml_version())!;
         string commit = Marshal.PtrToStringUTF8((nint)GgmlNative.ggml_commit())!;
         TestContext.Current.TestOutputHelper?.WriteLine($"native: {NativeLibraries.Directory} (variant {NativeLibraries.Variant ?? "-"}), ggml {version} commit {commit}");
@@ -23,7 +24,7 @@ public sealed unsafe class NativeLibraryTests
     [Fact]
     public void Libraries_ExportEveryFunctionWeDeclare()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         var missing = new List<string>();
         foreach (var (library, type) in new[] { ("ggml-base", typeof(GgmlNative)), ("ggml-base", typeof(GgufNative)), ("llama", typeof(LlamaNative)) })
         {
@@ -51,7 +52,7 @@ public sealed unsafe class NativeLibraryTests
     [Fact]
     public void GgmlTensor_HeadLayoutMatchesGgmlAccessors()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         nint ctx = GgmlNative.ggml_init(new GgmlInitParams { MemSize = 1 << 20, NoAlloc = false });
         try
         {

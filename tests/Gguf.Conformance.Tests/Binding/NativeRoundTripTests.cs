@@ -1,5 +1,7 @@
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Support;
+using Gguf.LlamaCpp;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Binding;
 
@@ -46,7 +48,7 @@ public sealed class NativeRoundTripTests
     [InlineData(1u)]
     public void LlamaCpp_WritesAndReadsBackEveryValueAndTensorType(uint alignment)
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         var rng = new Random(11);
         var kvs = EveryValueType();

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Gguf.Conformance.Native;
+using Gguf.LlamaCpp;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Binding;
 
@@ -17,7 +18,7 @@ public sealed unsafe class StructLayoutTests
     [Fact]
     public void ModelParams_DefaultsSitAtTheirOffsets()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         var p = LlamaNative.llama_model_default_params();
         Assert.Equal(0, p.Devices);
         Assert.Equal(0, p.TensorBuftOverrides);
@@ -39,7 +40,7 @@ public sealed unsafe class StructLayoutTests
     [Fact]
     public void ContextParams_DefaultsSitAtTheirOffsets()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         var p = LlamaNative.llama_context_default_params();
         Assert.Equal(512u, p.NCtx);
         Assert.Equal(2048u, p.NBatch);
@@ -80,7 +81,7 @@ public sealed unsafe class StructLayoutTests
     [Fact]
     public void QuantizeParams_DefaultsSitAtTheirOffsets()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         var p = LlamaNative.llama_model_quantize_default_params();
         Assert.Equal(0, p.NThread);
         Assert.Equal(LlamaFtype.MOSTLY_Q8_0, p.Ftype);
@@ -114,7 +115,7 @@ public sealed unsafe class StructLayoutTests
     [MemberData(nameof(DefaultFunctions))]
     public void DefaultParams_NativeSizeAndBytesMatchOurDeclaration(string function, int declaredSize)
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         if (RuntimeInformation.ProcessArchitecture != Architecture.X64)
         {
             Assert.Skip("The hidden return-pointer probe is x64-only.");

@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Support;
+using Gguf.LlamaCpp;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Binding;
 
@@ -29,7 +31,7 @@ public sealed unsafe class TypeTraitsTests
     [Fact]
     public void TypeTraits_MatchTheReferenceTable()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         int count = BuildTypeCount();
         var log = TestContext.Current.TestOutputHelper;
         log?.WriteLine($"this build knows ggml type ids 0..{count - 1} (GGML_TYPE_COUNT = {count})");

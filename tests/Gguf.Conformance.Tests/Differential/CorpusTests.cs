@@ -2,6 +2,7 @@ using Gguf.Conformance.Mutation;
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Probe;
 using Gguf.Conformance.Support;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Differential;
 
@@ -14,7 +15,7 @@ public sealed class CorpusTests
     [Fact]
     public void CorpusFiles_ReadIdenticallyByBothReaders()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         string corpus = CorpusDirectory() ?? throw SkipException();
         string[] files = Directory.GetFiles(corpus, "*.gguf", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
         Assert.NotEmpty(files);

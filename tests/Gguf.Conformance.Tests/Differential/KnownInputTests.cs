@@ -2,6 +2,7 @@ using Gguf.Conformance.Mutation;
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Probe;
 using Gguf.Conformance.Support;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Differential;
 
@@ -18,7 +19,7 @@ public sealed class KnownInputTests(ProbeFixture fixture) : IClassFixture<ProbeF
     [MemberData(nameof(Cases))]
     public void KnownInput_VerdictsAgreeOrDifferByADocumentedRule(string name)
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         var probe = fixture.Probe;
         string path = dir.Write(name + ".gguf", KnownInputs.All[name]());
@@ -28,6 +29,12 @@ public sealed class KnownInputTests(ProbeFixture fixture) : IClassFixture<ProbeF
 
         TestContext.Current.TestOutputHelper?.WriteLine($"llama.cpp: {native.Verdict} {native.Detail}");
         TestContext.Current.TestOutputHelper?.WriteLine($"ours: {ours.Verdict} {ours.Code} {ours.Detail}");
+        if (MutationCampaign.IsKnownZeroDimensionCrash(native, ours))
+        {
+            // L2: an empty tensor this build divides by; upstream accepts it since #25596, as we do.
+            return;
+        }
+
         if (native.Verdict != Verdict.Accept)
         {
             Assert.True(ours.Verdict == Verdict.Reject, $"llama.cpp {native.Verdict}s ({native.Detail}) but we accept");

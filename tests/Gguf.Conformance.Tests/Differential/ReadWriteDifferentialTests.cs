@@ -1,5 +1,7 @@
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Support;
+using Gguf.LlamaCpp;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Differential;
 
@@ -16,7 +18,7 @@ public sealed class ReadWriteDifferentialTests
     [Fact]
     public void LlamaCppWrites_WeRead_EverythingAgrees()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         var failures = new List<string>();
         for (int seed = 0; seed < FileCount; seed++)
@@ -34,7 +36,7 @@ public sealed class ReadWriteDifferentialTests
     [Fact]
     public void WeWrite_LlamaCppReads_EverythingAgrees()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         var failures = new List<string>();
         for (int seed = 0; seed < FileCount; seed++)
@@ -53,7 +55,7 @@ public sealed class ReadWriteDifferentialTests
     [Fact]
     public void BothWriters_WriteIdenticalFiles()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         var failures = new List<string>();
         for (int seed = 0; seed < FileCount / 3; seed++)
@@ -88,7 +90,7 @@ public sealed class ReadWriteDifferentialTests
     [Fact]
     public void WeWrite_SignedIntegerArrays_KeepTheirElementType()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         var kvs = new List<KvSnapshot>
         {

@@ -4,6 +4,8 @@ using System.Text.Json;
 using Gguf.Cli;
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Support;
+using Gguf.LlamaCpp;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Models;
 
@@ -34,7 +36,7 @@ public sealed class LoadChecksumTests(TinyModelFixture models) : IClassFixture<T
     [MemberData(nameof(Cases))]
     public async Task GgufLoadChecksums_AreTheBytesLlamaCppReads(string arch, string ftypeName, string mode)
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         var ftype = Enum.Parse<LlamaFtype>(ftypeName);
         string output = Path.Combine(models.Folder, $"load-{arch}-{ftype}.gguf");
         LlamaRunner.Quantize(models.Model(arch), output, ftype);

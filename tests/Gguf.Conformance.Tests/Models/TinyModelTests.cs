@@ -1,5 +1,7 @@
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Support;
+using Gguf.LlamaCpp;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Models;
 
@@ -69,7 +71,7 @@ public sealed class TinyModelTests(TinyModelFixture models) : IClassFixture<Tiny
     [MemberData(nameof(Architectures))]
     public void OurModel_LoadsTokenizesAndDecodes_InLlamaCpp(string arch)
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         string path = models.Model(arch);
 
         var result = LlamaRunner.Decode(path, Prompt);
@@ -87,7 +89,7 @@ public sealed class TinyModelTests(TinyModelFixture models) : IClassFixture<Tiny
     public void LlamaCppQuantizes_WeReadEveryTensorAsLlamaCppDoes(string arch, string ftypeName)
     {
         var ftype = Enum.Parse<LlamaFtype>(ftypeName);
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         string input = models.Model(arch);
         string output = Path.Combine(models.Folder, $"tiny-{arch}-{ftype}.gguf");
 

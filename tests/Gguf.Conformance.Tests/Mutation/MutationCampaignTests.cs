@@ -1,5 +1,6 @@
 using Gguf.Conformance.Native;
 using Gguf.Conformance.Support;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Mutation;
 
@@ -13,7 +14,7 @@ public sealed class MutationCampaignTests
     [Fact]
     public void Seeds_AreValidForBothReaders()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         using var dir = new TempDir();
         foreach (var seed in MutationSeeds.All)
         {
@@ -29,7 +30,7 @@ public sealed class MutationCampaignTests
     [Fact]
     public void Mutations_LlamaCppRejectsWeReject_AndNoUndocumentedDifferences()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         int count = Campaign.EnvInt("GGUF_CONFORMANCE_MUTATIONS", 5000);
         int seed = Campaign.EnvInt("GGUF_CONFORMANCE_SEED", 20261126);
         using var dir = new TempDir("gguf-conf-mut");

@@ -1,5 +1,4 @@
 using Gguf.Conformance.Binding;
-using Gguf.Conformance.Native;
 using Gguf.Conformance.Support;
 
 namespace Gguf.Conformance.Mutation;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Gguf.Conformance.Support;
+using Gguf.LlamaCpp;
 
 namespace Gguf.Conformance.Native;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Gguf.Conformance.Support;
+using Gguf.LlamaCpp;
 
 namespace Gguf.Conformance.Native;
 
@@ -41,6 +42,7 @@ internal static unsafe class NativeGgufWriter
                 }
 
                 long* ne = stackalloc long[4];
+                byte* emptyData = stackalloc byte[1];
                 foreach (var t in tensors)
                 {
                     for (int i = 0; i < t.Dims.Length; i++)
@@ -58,6 +60,12 @@ internal static unsafe class NativeGgufWriter
                     t.Data.CopyTo(new Span<byte>(GgmlNative.ggml_get_data(tensor), t.Data.Length));
                     GgmlNative.ggml_set_name(tensor, t.Name);
                     GgufNative.gguf_add_tensor(ctx, tensor);
+                    if (nbytes == 0)
+                    {
+                        // ggml gives a zero-size tensor no data pointer, and the writer asserts one: any valid
+                        // pointer will do (0 bytes are read from it), alive until the write below.
+                        GgufNative.gguf_set_tensor_data(ctx, t.Name, emptyData);
+                    }
                 }
             }
 

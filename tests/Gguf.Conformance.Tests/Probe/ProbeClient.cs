@@ -42,8 +42,8 @@ internal sealed class ProbeClient : IDisposable
     /// <summary>Judges <paramref name="path"/> with the data blob read (<c>no_alloc = false</c>).</summary>
     public VerdictResult JudgeBlob(string path) => Send("blob", path);
 
-    /// <summary>Judges whether llama.cpp loads the file's vocabulary (<c>vocab_only</c> model load).</summary>
-    public VerdictResult JudgeVocab(string path) => Send("vocab", path);
+    /// <summary>Sends a request of another mode (e.g. the architecture tests' <c>arch-*</c> modes) and returns the answer.</summary>
+    internal VerdictResult Request(string mode, string path) => Send(mode, path);
 
     /// <summary>Asks the child to abort inside llama.cpp (tests the crash path).</summary>
     internal VerdictResult Abort() => Send("abort", "-");

@@ -1,4 +1,5 @@
 using Gguf.Conformance.Native;
+using Gguf.LlamaCpp;
 
 namespace Gguf.Conformance.Probe;
 
@@ -39,7 +40,9 @@ internal static class ProbeServer
                 AbortInsideLlamaCpp();
             }
 
-            var result = mode == "blob" ? NativeVerdict.JudgeBlob(path) : mode == "vocab" ? Tokenization.VocabVerdict.Judge(path) : NativeVerdict.Judge(path);
+            var result = mode.StartsWith(Architectures.ArchitectureProbe.Prefix, StringComparison.Ordinal) ? Architectures.ArchitectureProbe.Handle(mode, path)
+                : mode == Tokenization.VocabVerdict.Mode ? Tokenization.VocabVerdict.Judge(path)
+                : mode == "blob" ? NativeVerdict.JudgeBlob(path) : NativeVerdict.Judge(path);
             output.WriteLine(Marker + (result.Verdict == Verdict.Accept ? "accept\t" : "reject\t") + OneLine(result.Detail));
             output.Flush();
         }

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
-using Gguf.Conformance.Native;
+using Gguf.LlamaCpp;
 
 namespace Gguf.Conformance.Support;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Gguf.Conformance.Native;
+using Gguf.LlamaCpp;
 
 namespace Gguf.Conformance.Support;
 

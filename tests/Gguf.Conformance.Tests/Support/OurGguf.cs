@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Gguf.Conformance.Native;
 using Gguf.Format;
+using Gguf.LlamaCpp;
 using Gguf.Model;
 using Gguf.Writing;
 

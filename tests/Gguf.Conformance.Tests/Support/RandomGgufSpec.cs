@@ -1,5 +1,6 @@
 using System.Text;
 using Gguf.Conformance.Native;
+using Gguf.LlamaCpp;
 
 namespace Gguf.Conformance.Support;
 
@@ -81,6 +82,13 @@ internal sealed class RandomGgufSpec
             for (int d = 1; d < dims; d++)
             {
                 ne[d] = rng.Next(1, 4);
+            }
+
+            // Now and then a zero-element tensor, as llama.cpp's writer makes them: size 0, no data. Only the
+            // first dimension is zeroed: this build's reader divides by a later zero one (L2, docs/conformance.md).
+            if (rng.Next(6) == 0)
+            {
+                ne[0] = 0;
             }
 
             ulong size = GgmlTypeTable.ByteSize(type, ne);

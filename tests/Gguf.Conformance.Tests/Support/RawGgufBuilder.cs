@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using Gguf.Conformance.Native;
+using Gguf.LlamaCpp;
 
 namespace Gguf.Conformance.Support;
 

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Gguf.Conformance.Native;
+using Gguf.LlamaCpp;
+using Gguf.Testing;
 
 namespace Gguf.Conformance.Tokenization;
 
@@ -34,7 +36,7 @@ internal sealed unsafe class LlamaVocab : IDisposable
     /// <summary>Loads the vocabulary of <paramref name="path"/>; throws with llama.cpp's log when it refuses the file.</summary>
     public static LlamaVocab Load(string path)
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         _ = Backend.Value;
         return NativeThread.Run(() =>
         {

@@ -1,5 +1,6 @@
 using System.Text;
 using Gguf.Conformance.Support;
+using Gguf.Format;
 using Gguf.Model;
 using Gguf.Tokenization;
 

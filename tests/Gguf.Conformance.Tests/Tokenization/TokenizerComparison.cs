@@ -1,4 +1,5 @@
 using System.Text;
+using Gguf.Format;
 using Gguf.Model;
 using Gguf.Tokenization;
 

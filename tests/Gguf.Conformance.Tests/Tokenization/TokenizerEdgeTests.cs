@@ -6,7 +6,9 @@ using Gguf.Conformance.Native;
 using Gguf.Conformance.Probe;
 using Gguf.Conformance.Support;
 using Gguf.Format;
+using Gguf.LlamaCpp;
 using Gguf.Model;
+using Gguf.Testing;
 using Gguf.Tokenization;
 
 namespace Gguf.Conformance.Tokenization;
@@ -124,7 +126,7 @@ public sealed class TokenizerEdgeTests : IDisposable
         string path = Malformed(malformation);
         using (var probe = new ProbeClient())
         {
-            VerdictResult verdict = probe.JudgeVocab(path);
+            VerdictResult verdict = probe.Request(VocabVerdict.Mode, path);
             Assert.True(verdict.Verdict != Verdict.Accept, $"llama.cpp accepts '{malformation}'");
             TestContext.Current.TestOutputHelper?.WriteLine($"{malformation}: llama.cpp {verdict.Verdict} ({verdict.Detail})");
         }
@@ -144,7 +146,7 @@ public sealed class TokenizerEdgeTests : IDisposable
         string path = Malformed(malformation);
         using (var probe = new ProbeClient())
         {
-            VerdictResult verdict = probe.JudgeVocab(path);
+            VerdictResult verdict = probe.Request(VocabVerdict.Mode, path);
             Assert.True(verdict.Verdict == Verdict.Accept, $"llama.cpp now refuses '{malformation}' ({verdict.Detail}): move it to the refused-by-both list");
         }
 

@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using System.Reflection;
 using System.Text;
 using Gguf.Conformance.Native;
+using Gguf.LlamaCpp;
+using Gguf.Testing;
 using Gguf.Tokenization;
 
 namespace Gguf.Conformance.Tokenization;
@@ -18,7 +20,7 @@ public sealed unsafe class UnicodeTableTests
     [Fact]
     public void EmbeddedTables_AreTheTablesGeneratedFromLlamaCpp()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         byte[] generated = Generate();
         if (Environment.GetEnvironmentVariable("GGUF_WRITE_UNICODE_TABLES") == "1")
         {
@@ -34,7 +36,7 @@ public sealed unsafe class UnicodeTableTests
     [Fact]
     public void Lookups_MatchLlamaCpp_ForEveryCodePoint()
     {
-        NativeLibraries.RequireOrSkip();
+        Requires.LlamaCpp();
         var flags = Internal<Func<int, byte>>("Flags");
         var lower = Internal<Func<int, int>>("ToLower");
         var nfd = Internal<Func<int, int>>("Nfd");

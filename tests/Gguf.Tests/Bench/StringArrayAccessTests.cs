@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Gguf.Format;
 using Gguf.Model;
 using Gguf.Tests.Support;
 using Gguf.Writing;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gguf.Format;
 using Gguf.Cli;
 using Gguf.Model;
 using Gguf.Tests.Support;

@@ -45,8 +45,10 @@ internal static class MalformedCatalogue
         [GgufErrorCode.SplitMismatch] = "multi-file (GgufModel); Model/GgufModelTests cover it",
         // Raised by typed getters, not by parsing; TypedGetterConfusionTests cover it.
         [GgufErrorCode.TypeMismatch] = "typed getters (TypedGetterConfusionTests)",
-        // Raised by GgufTokenizer on tokenizer metadata, not by parsing; Tokenization/TokenizerMetadataTests cover them.
-        [GgufErrorCode.MissingKey] = "tokenizer metadata (Tokenization/TokenizerMetadataTests)",
+        // Raised by the architecture layer's hyperparameter reader and by GgufTokenizer, not by parsing;
+        // Architectures/HyperparameterTests and Tokenization/TokenizerMetadataTests cover them.
+        [GgufErrorCode.MissingKey] = "hyperparameters (Architectures/HyperparameterTests), tokenizer metadata (Tokenization/TokenizerMetadataTests)",
+        [GgufErrorCode.InvalidHyperparameter] = "hyperparameters (Architectures/HyperparameterTests)",
         [GgufErrorCode.InvalidTokenizer] = "tokenizer metadata (Tokenization/TokenizerMetadataTests)",
     };
 
@@ -173,7 +175,8 @@ internal static class MalformedCatalogue
         Add("TensorNDims_MaxUInt", "§6 oss-security gguf-py OOM on n_dims 0xFFFFFFFF", GgufErrorCode.TooManyDimensions, r => WithTensors(r, 1, t => { t.Tensor("w", [4], F32, 0, nDims: uint.MaxValue); return t["t:w.n_dims"]; }));
         Add("TensorNe_Negative", "§8 ne < 0", GgufErrorCode.NegativeDimension, r => WithTensors(r, 1, t => { t.Tensor("w", [4, -1], F32, 0); return t["t:w.ne1"]; }));
         Add("TensorNe_MinLong", "§8 ne < 0", GgufErrorCode.NegativeDimension, r => WithTensors(r, 1, t => { t.Tensor("w", [long.MinValue], F32, 0); return t["t:w.ne0"]; }));
-        Add("TensorNe_Zero", "§8 ne = 0 (#25596 SIGFPE; rejected by default)", GgufErrorCode.ZeroDimension, r => WithTensors(r, 1, t => { t.Tensor("w", [4, 0, 2], F32, 0); return t["t:w.ne1"]; }));
+        Add("TensorNe_Zero", "§8 ne = 0 (#25596 SIGFPE; valid by default, rejected by the strict option)", GgufErrorCode.ZeroDimension,
+            r => WithTensors(r, 1, t => { t.Tensor("w", [4, 0, 2], F32, 0); return t["t:w.ne1"]; }), new GgufReaderOptions { AllowZeroDimensions = false });
         Add("TensorNe_ProductOverflows_CVE_2024_21802", "CVE-2024-21802 ne product overflows", GgufErrorCode.ElementCountOverflow, r => WithTensors(r, 1, t => { t.Tensor("w", [1L << 32, 1L << 32], F32, 0); return t["t:w.ne1"]; }));
         Add("TensorNe_ProductIsInt64Max", "§8 ne product >= 2^63-1", GgufErrorCode.ElementCountOverflow, r => WithTensors(r, 1, t => { t.Tensor("w", [long.MaxValue], (int)GgmlType.I8, 0); return t["t:w.ne0"]; }));
         Add("TensorNe_Truncated", "§8 truncation at every field", GgufErrorCode.Truncated, r => { Kvs(r, 1, 1).Str("w").U32(2).I64(4).Mark("bad").U32(1); return r["bad"]; });
@@ -254,7 +257,8 @@ internal static class MalformedCatalogue
         yield return ("Version_2", new RawGguf().Header(0, 1, version: 2).KvU32("a", 1).ToArray(), null);
         yield return ("Empty_24Bytes", new RawGguf().Header(0, 0).ToArray(), null);
         yield return ("NoTensors_EndsUnpadded", new RawGguf().Header(0, 1).KvString("x", "abc").ToArray(), null);
-        yield return ("TensorNe_ZeroAllowed", new RawGguf().Header(1, 0).Tensor("z", [4, 0], F32, 0).DataSection().ToArray(), new GgufReaderOptions { AllowZeroDimensions = true });
+        yield return ("TensorNe_ZeroAllowed", new RawGguf().Header(1, 0).Tensor("z", [4, 0], F32, 0).DataSection().ToArray(), null);
+        yield return ("TensorNe_ZeroFirstAndAfterFirst", new RawGguf().Header(3, 0).Tensor("a", [0, 4], F32, 0).Tensor("b", [4, 0, 2], F32, 0).Tensor("c", [4], F32, 0).DataSection().Zeros(16).ToArray(), null);
         yield return ("TensorOffset_GapUnpacked", new RawGguf().Header(2, 0).Tensor("a", [4], F32, 0).Tensor("b", [4], F32, 64).DataSection().Zeros(96).ToArray(), new GgufReaderOptions { RequirePackedTensors = false });
         yield return ("TensorOffset_ReorderedUnpacked", new RawGguf().Header(2, 0).Tensor("a", [4], F32, 32).Tensor("b", [4], F32, 0).DataSection().Zeros(64).ToArray(), new GgufReaderOptions { RequirePackedTensors = false });
         yield return ("TensorName_63Bytes", new RawGguf().Header(1, 0).Tensor(new string('n', 63), [4], F32, 0).DataSection().Zeros(16).ToArray(), null);

@@ -201,24 +201,104 @@ public sealed class MappedFileTests : IDisposable
     }
 
     [Fact]
-    public void TransferOwnership_NewOwnerWorks_OldOwnerNoLongerUnmaps()
+    public void Open_MapsOnlyOnFirstUse_AndReadsThroughTheDescriptorWithoutMapping()
     {
         var logger = new CapturingLogger();
         string path = WritePattern("k.bin", 4096);
-        MappedFile original = MappedFile.Open(path, logger);
-        using MappedFile owner = original.TransferOwnership();
-
-        original.Dispose();
-        Assert.False(logger.Has("Unmapped"));
-        Assert.True(original.IsDisposed);
-        var e = Assert.Throws<ObjectDisposedException>(() => original.Acquire());
-        Assert.Contains("transferred", e.Message);
+        using MappedFile file = MappedFile.Open(path, logger);
 
         var bytes = new byte[16];
-        owner.Read(4080, bytes);
+        file.Read(4080, bytes);
         Assert.Equal(File.ReadAllBytes(path)[4080..], bytes);
-        owner.Dispose();
-        Assert.True(logger.Has("Unmapped"));
+        Assert.False(logger.Has("Mapped"));
+
+        using (MappedFileLease lease = file.Acquire())
+        {
+            Assert.Equal(bytes, lease.GetSpan(4080, 16).ToArray());
+        }
+
+        Assert.Equal(1, logger.Count("Mapped '"));
+        using (file.Acquire())
+        {
+        }
+
+        Assert.Equal(1, logger.Count("Mapped '"));
+    }
+
+    [Fact]
+    public void Read_AfterThePathIsReplaced_StillReadsTheOpenedFile()
+    {
+        string path = WritePattern("replaced.bin", 8192);
+        byte[] original = File.ReadAllBytes(path);
+        using MappedFile file = MappedFile.Open(path);
+
+        // Another writer replaces the path by rename, as editors and downloaders do.
+        string other = _temp.WriteBytes("other.bin", new byte[8192]);
+        File.Move(other, path, overwrite: true);
+
+        var bytes = new byte[8192];
+        file.Read(0, bytes);
+        Assert.Equal(original, bytes);
+        file.EnsureUnchanged();
+    }
+
+    [Fact]
+    public void Lease_EveryEscapeRoute_ThrowsObjectDisposedInsteadOfReadingUnmappedMemory()
+    {
+        string path = WritePattern("escape.bin", 3 * MappedFile.PageSize);
+        MappedFile file = MappedFile.Open(path);
+        MappedFileLease lease = file.Acquire();
+        MappedFileLease alias = lease;
+        file.Dispose();
+
+        // The lease still works after the file is disposed; the range checks its lease on every access.
+        Assert.Equal(File.ReadAllBytes(path)[5], ReadThroughRange(lease));
+        lease.Dispose();
+        alias.Dispose();
+        Assert.True(lease.IsDisposed);
+
+        // The mapping is gone now: every route to its memory refuses.
+        Assert.Throws<ObjectDisposedException>(() => lease.GetSpan(0, 1).Length);
+        Assert.Throws<ObjectDisposedException>(() => lease.GetRange(0, 1).Length);
+        Assert.Throws<ObjectDisposedException>(() => alias.Length);
+        Assert.Throws<ObjectDisposedException>(() => file.Acquire());
+        Assert.Throws<ObjectDisposedException>(() => file.Read(0, new byte[1]));
+
+        static byte ReadThroughRange(MappedFileLease lease) => lease.GetRange(0, 100).Span[5];
+    }
+
+    [Fact]
+    public void Range_UsedAfterItsLeaseIsReleased_ThrowsObjectDisposed()
+    {
+        using MappedFile file = MappedFile.Open(WritePattern("range.bin", 4096));
+        MappedFileLease lease = file.Acquire();
+        MappedRange range = lease.GetRange(10, 100);
+        MappedRange copy = range;
+        Assert.Equal(100, copy.Span.Length);
+        lease.Dispose();
+
+        bool threw = false;
+        try
+        {
+            _ = range.GetChunk(0, 1)[0];
+        }
+        catch (ObjectDisposedException)
+        {
+            threw = true;
+        }
+
+        Assert.True(threw);
+        threw = false;
+        try
+        {
+            _ = copy.Span.Length;
+        }
+        catch (ObjectDisposedException)
+        {
+            threw = true;
+        }
+
+        Assert.True(threw);
     }
 
     [Fact]
@@ -306,10 +386,10 @@ public sealed class MappedFileTests : IDisposable
             MappedRange whole = lease.GetRange(0, size);
             Assert.Equal(size, whole.Length);
             Assert.False(whole.FitsSpan);
-            Assert.Throws<InvalidOperationException>(() => whole.Span.Length);
+            Assert.Throws<InvalidOperationException>(() => lease.GetRange(0, size).Span.Length);
             Assert.Equal(tail, whole.GetChunk(size - tail.Length, tail.Length).ToArray());
             Assert.Equal(0, whole.GetChunk(3L << 30, 4096)[100]);
-            Assert.Throws<ArgumentOutOfRangeException>(() => whole.GetChunk(size - 1, 2).Length);
+            Assert.Throws<ArgumentOutOfRangeException>(() => lease.GetRange(0, size).GetChunk(size - 1, 2).Length);
         }
         finally
         {

@@ -1,3 +1,4 @@
+using Gguf.Format;
 using Gguf.IO;
 using Gguf.Loading;
 using Gguf.Model;

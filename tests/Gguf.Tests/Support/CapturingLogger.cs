@@ -16,4 +16,6 @@ public sealed class CapturingLogger : ILogger
         Events.Enqueue((logLevel, eventId, formatter(state, exception)));
 
     public bool Has(string fragment) => Events.Any(e => e.Level == LogLevel.Debug && e.Message.Contains(fragment, StringComparison.Ordinal));
+
+    public int Count(string fragment) => Events.Count(e => e.Level == LogLevel.Debug && e.Message.Contains(fragment, StringComparison.Ordinal));
 }

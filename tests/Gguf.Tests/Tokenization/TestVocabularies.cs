@@ -1,8 +1,8 @@
 using System.Text;
 using Gguf.Format;
 using Gguf.Model;
-using Gguf.Tokenization;
 using Gguf.Tests.Support;
+using Gguf.Tokenization;
 using Gguf.Writing;
 
 namespace Gguf.Tests.Tokenization;

@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.Json;
+using Gguf.Format;
+using Gguf.Model;
 using Gguf.Tests.Support;
 using Gguf.Tokenization;
 
@@ -87,7 +89,7 @@ public sealed class TokenizerCliTests : IDisposable
     [Fact]
     public void Tokenize_MalformedTokenizer_OneLineExitTwo()
     {
-        var v = TestVocabularies.Bpe().Set("tokenizer.ggml.merges", Gguf.Model.GgufValue.FromStrings(["zz q"]));
+        var v = TestVocabularies.Bpe().Set("tokenizer.ggml.merges", GgufValue.FromStrings(["zz q"]));
         (int code, string output, string error) = CliRunner.Run("tokenize", v.Write(_dir, "bad.gguf"), "--text", "a");
         Assert.Equal(2, code);
         Assert.Empty(output);
@@ -97,7 +99,7 @@ public sealed class TokenizerCliTests : IDisposable
     [Fact]
     public void Tokenize_UnsupportedTokenizer_OneLineExitOne()
     {
-        var v = TestVocabularies.SentencePiece().Set("tokenizer.ggml.model", Gguf.Model.GgufValue.String("rwkv"));
+        var v = TestVocabularies.SentencePiece().Set("tokenizer.ggml.model", GgufValue.String("rwkv"));
         (int code, _, string error) = CliRunner.Run("tokenize", v.Write(_dir, "rwkv.gguf"), "--text", "a");
         Assert.Equal(1, code);
         string line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
