@@ -174,6 +174,9 @@ public sealed partial class GgufTokenizer
         private static readonly string[] FimSepTexts = ["<|file_sep|>"];
         private static readonly string[] EogTexts = ["<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~["];
 
+        /// <summary>The most tokens or merges we index: 64 times the largest real vocabulary (262,144), well inside the hash tables' range.</summary>
+        private const int MaxEntries = 1 << 24;
+
         private int[]? _iterationOrder;
 
         public TokenizerModel Model;
@@ -446,9 +449,9 @@ public sealed partial class GgufTokenizer
             }
 
             GgufArray tokens = ExpectArray(entry, GgufValueType.String);
-            if (tokens.Count > int.MaxValue - 1)
+            if (tokens.Count > MaxEntries)
             {
-                throw Invalid(Keys.Tokens, entry.ValueOffset, $"{tokens.Count} tokens is more than a tokenizer can index");
+                throw Invalid(Keys.Tokens, entry.ValueOffset, $"{tokens.Count} tokens is more than a tokenizer supports ({MaxEntries})");
             }
 
             int count = (int)tokens.Count;
@@ -533,9 +536,9 @@ public sealed partial class GgufTokenizer
                 throw new GgufFormatException(GgufErrorCode.TypeMismatch, merges.DataOffset - 12, $"value is array of {GgufValueTypes.Name(merges.ElementType)}, not array of string", "value", Keys.Merges);
             }
 
-            if (merges.Count > int.MaxValue - 1)
+            if (merges.Count > MaxEntries)
             {
-                throw Invalid(Keys.Merges, merges.DataOffset, $"{merges.Count} merges is more than a tokenizer can index");
+                throw Invalid(Keys.Merges, merges.DataOffset, $"{merges.Count} merges is more than a tokenizer supports ({MaxEntries})");
             }
 
             TokenTable tokens = Tokens!;

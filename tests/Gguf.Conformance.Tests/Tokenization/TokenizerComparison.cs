@@ -20,6 +20,12 @@ internal sealed class TokenizerComparison(string name, GgufTokenizer ours, Llama
 
     public long Differences { get; private set; }
 
+    /// <summary>Encodings compared (text × flag combination).</summary>
+    public long Encodes { get; private set; }
+
+    /// <summary>Decodings compared (text × flag combination).</summary>
+    public long Decodes { get; private set; }
+
     /// <summary>The special ids and add flags, in the format of <see cref="LlamaVocab.Describe"/>.</summary>
     public static string Describe(GgufTokenizer t) =>
         $"bos={t.Bos} eos={t.Eos} eot={t.Eot} sep={t.Separator} nl={t.NewLine} pad={t.Padding} mask={t.Mask} " +
@@ -61,6 +67,7 @@ internal sealed class TokenizerComparison(string name, GgufTokenizer ours, Llama
                 int[] expected = llama.Tokenize(text.Bytes, addSpecial, parseSpecial);
                 int[] actual = ours.Encode(text.Bytes, addSpecial, parseSpecial);
                 Comparisons++;
+                Encodes++;
                 if (!expected.AsSpan().SequenceEqual(actual))
                 {
                     Fail($"encode '{text.Name}' add_special={addSpecial} parse_special={parseSpecial}: {Show(text.Bytes)}\n      llama.cpp {Ids(expected)}\n      ours      {Ids(actual)}");
@@ -82,12 +89,13 @@ internal sealed class TokenizerComparison(string name, GgufTokenizer ours, Llama
         {
             foreach (bool unparseSpecial in (bool[])[true, false])
             {
+                Decodes++;
                 CheckBytes($"decode '{text.Name}' remove_special={removeSpecial} unparse_special={unparseSpecial}", llama.Detokenize(reference, removeSpecial, unparseSpecial), ours.DecodeToUtf8(reference, removeSpecial, unparseSpecial));
             }
         }
     }
 
-    public string Summary() => $"{name}: {Comparisons} comparisons, {Differences} differences";
+    public string Summary() => $"{name}: {Comparisons} comparisons ({Encodes} encodes, {Decodes} decodes, {Comparisons - Encodes - Decodes} vocabulary facts), {Differences} differences";
 
     private void Check(string what, string expected, string actual)
     {
