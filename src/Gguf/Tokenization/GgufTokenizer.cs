@@ -7,8 +7,8 @@ namespace Gguf.Tokenization;
 /// <summary>
 /// The tokenizer a GGUF file describes in its <c>tokenizer.ggml.*</c> metadata, giving the same token ids
 /// as llama.cpp's <c>llama_tokenize</c> and the same text as <c>llama_detokenize</c>: SentencePiece
-/// (<c>llama</c>), byte-level BPE (<c>gpt2</c>, with llama.cpp's pre-tokenizers) and WordPiece
-/// (<c>bert</c>), with special and control tokens, byte fallback and llama.cpp's BOS/EOS rules.
+/// (<c>llama</c>), byte-level BPE (<c>gpt2</c>, with llama.cpp's pre-tokenizers), WordPiece (<c>bert</c>)
+/// and Unigram (<c>t5</c>), with special and control tokens, byte fallback and llama.cpp's BOS/EOS rules.
 /// </summary>
 /// <remarks>
 /// <para>Built from an open file without loading the model: token texts are copied once into one UTF-8

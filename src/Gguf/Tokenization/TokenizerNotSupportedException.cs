@@ -2,7 +2,7 @@ namespace Gguf.Tokenization;
 
 /// <summary>
 /// The file's tokenizer is well formed but of a kind this library does not implement: a
-/// <c>tokenizer.ggml.model</c> other than <c>llama</c>, <c>gpt2</c> and <c>bert</c>, or a
+/// <c>tokenizer.ggml.model</c> other than <c>llama</c>, <c>gpt2</c>, <c>bert</c> and <c>t5</c>, or a
 /// <c>tokenizer.ggml.pre</c> whose llama.cpp rules are not implemented. <see cref="Key"/> and
 /// <see cref="Value"/> name it.
 /// </summary>
