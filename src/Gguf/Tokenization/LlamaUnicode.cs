@@ -74,6 +74,11 @@ internal static partial class LlamaUnicode
     /// <summary>llama.cpp's lowercase mapping (its own table; code points without an entry map to themselves).</summary>
     public static int ToLower(int codePoint)
     {
+        if ((uint)codePoint < 256)
+        {
+            return Data.Latin1Lower[codePoint];
+        }
+
         int[] from = Data.LowerFrom;
         int index = Array.BinarySearch(from, codePoint);
         return index >= 0 ? Data.LowerTo[index] : codePoint;
@@ -82,6 +87,11 @@ internal static partial class LlamaUnicode
     /// <summary>llama.cpp's "NFD": the first code point of the canonical decomposition, else the code point itself.</summary>
     public static int Nfd(int codePoint)
     {
+        if ((uint)codePoint < 256)
+        {
+            return Data.Latin1Nfd[codePoint];
+        }
+
         Tables t = Data;
         int[] first = t.NfdFirst;
         int index = Array.BinarySearch(first, codePoint);
@@ -300,7 +310,19 @@ internal static partial class LlamaUnicode
             nfdTarget[i] = (int)ReadUInt32(data, ref position);
         }
 
-        return new Tables(blockIndex, flat, lowerFrom, lowerTo, nfdFirst, nfdLast, nfdTarget);
+        var tables = new Tables(blockIndex, flat, lowerFrom, lowerTo, nfdFirst, nfdLast, nfdTarget, new int[256], new int[256]);
+
+        // Direct answers for U+0000–U+00FF, the common case of WordPiece's per-character normalization.
+        for (int cp = 0; cp < 256; cp++)
+        {
+            int lower = Array.BinarySearch(lowerFrom, cp);
+            tables.Latin1Lower[cp] = lower >= 0 ? lowerTo[lower] : cp;
+            int range = Array.BinarySearch(nfdFirst, cp);
+            range = range >= 0 ? range : ~range - 1;
+            tables.Latin1Nfd[cp] = range >= 0 && cp <= nfdLast[range] ? nfdTarget[range] : cp;
+        }
+
+        return tables;
     }
 
     private static uint ReadUInt32(ReadOnlySpan<byte> data, ref int position)
@@ -311,5 +333,5 @@ internal static partial class LlamaUnicode
     }
 
     /// <summary>The parsed tables.</summary>
-    internal sealed record Tables(ushort[] BlockIndex, byte[] Blocks, int[] LowerFrom, int[] LowerTo, int[] NfdFirst, int[] NfdLast, int[] NfdTarget);
+    internal sealed record Tables(ushort[] BlockIndex, byte[] Blocks, int[] LowerFrom, int[] LowerTo, int[] NfdFirst, int[] NfdLast, int[] NfdTarget, int[] Latin1Lower, int[] Latin1Nfd);
 }
