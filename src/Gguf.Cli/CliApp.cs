@@ -38,6 +38,8 @@ internal static class CliApp
         root.Subcommands.Add(BenchCommand.Create(console));
         root.Subcommands.Add(SetCommand.Create(console));
         root.Subcommands.Add(TensorCommand.Create(console));
+        root.Subcommands.Add(TokenizeCommand.Create(console));
+        root.Subcommands.Add(DetokenizeCommand.Create(console));
         return root;
     }
 }

@@ -83,8 +83,16 @@ public enum GgufErrorCode
     TypeMismatch,
     /// <summary>The files of a split model do not fit together.</summary>
     SplitMismatch,
-    /// <summary>A metadata key the file's architecture requires is absent (offset: the <c>general.architecture</c> entry).</summary>
+    /// <summary>
+    /// A metadata key a reader needs is absent: a key the file's architecture requires (offset: the
+    /// <c>general.architecture</c> entry), or a tokenizer key such as <c>tokenizer.ggml.tokens</c> (offset 0).
+    /// </summary>
     MissingKey,
     /// <summary>A hyperparameter has a value its architecture cannot use (an array of the wrong length, an impossible count).</summary>
     InvalidHyperparameter,
+    /// <summary>
+    /// Tokenizer metadata is inconsistent: arrays of different lengths, a duplicate token, a merge that names
+    /// an unknown token, a token id out of range, or a token the vocabulary's rules require is missing.
+    /// </summary>
+    InvalidTokenizer,
 }

@@ -42,6 +42,7 @@ internal static class ProbeServer
             }
 
             var result = mode.StartsWith(Architectures.ArchitectureProbe.Prefix, StringComparison.Ordinal) ? Architectures.ArchitectureProbe.Handle(mode, path)
+                : mode == Tokenization.VocabVerdict.Mode ? Tokenization.VocabVerdict.Judge(path)
                 : mode == "blob" ? NativeVerdict.JudgeBlob(path) : NativeVerdict.Judge(path);
             output.WriteLine(Marker + (result.Verdict == Verdict.Accept ? "accept\t" : "reject\t") + OneLine(result.Detail));
             output.Flush();

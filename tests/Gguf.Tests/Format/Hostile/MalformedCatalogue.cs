@@ -46,9 +46,11 @@ internal static class MalformedCatalogue
         [GgufErrorCode.SplitMismatch] = "multi-file (GgufModel); Model/GgufModelTests cover it",
         // Raised by typed getters, not by parsing; TypedGetterConfusionTests cover it.
         [GgufErrorCode.TypeMismatch] = "typed getters (TypedGetterConfusionTests)",
-        // Raised by the architecture layer's hyperparameter reader, not by parsing; Architectures/HyperparameterTests cover them.
-        [GgufErrorCode.MissingKey] = "hyperparameters (Architectures/HyperparameterTests)",
+        // Raised by the architecture layer's hyperparameter reader and by GgufTokenizer, not by parsing;
+        // Architectures/HyperparameterTests and Tokenization/TokenizerMetadataTests cover them.
+        [GgufErrorCode.MissingKey] = "hyperparameters (Architectures/HyperparameterTests), tokenizer metadata (Tokenization/TokenizerMetadataTests)",
         [GgufErrorCode.InvalidHyperparameter] = "hyperparameters (Architectures/HyperparameterTests)",
+        [GgufErrorCode.InvalidTokenizer] = "tokenizer metadata (Tokenization/TokenizerMetadataTests)",
     };
 
     private static Dictionary<string, MalformedCase> Build()
