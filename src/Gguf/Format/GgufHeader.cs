@@ -10,7 +10,7 @@ public sealed class GgufHeader
 {
     private readonly Dictionary<string, int> _tensorsByName;
 
-    internal GgufHeader(uint version, uint alignment, long headerEnd, long dataOffset, long fileSize, GgufMetadata metadata, GgufTensorInfo[] tensors, Dictionary<string, int> tensorsByName, long dataSectionSize)
+    internal GgufHeader(uint version, uint alignment, long headerEnd, long dataOffset, long fileSize, GgufMetadata metadata, List<GgufTensorInfo> tensors, Dictionary<string, int> tensorsByName, long dataSectionSize)
     {
         Version = version;
         Alignment = alignment;

@@ -8,7 +8,7 @@ namespace Gguf.Format;
 // The tensor half of the parser: tensor infos, then the layout of the data section.
 public static partial class GgufReader
 {
-    private static TensorRecord ReadTensorInfo(ref GgufCursor cursor, GgufReaderOptions options)
+    private static GgufTensorInfo ReadTensorInfo(ref GgufCursor cursor, GgufReaderOptions options, int index, DataSectionOrigin origin)
     {
         long infoOffset = cursor.Position;
         string name = ReadName(ref cursor, options, options.MaxTensorNameBytes, isKey: false, tensorName: null);
@@ -76,17 +76,17 @@ public static partial class GgufReader
             ThrowHelper.Format(GgufErrorCode.TensorDataPastEnd, offsetOffset, $"offset {offset} is past any file", "tensor.offset", tensorName: name);
         }
 
-        return new TensorRecord(name, dimensions, typeInfo, (long)offset, byteSize, elementCount, infoOffset);
+        return new GgufTensorInfo(index, name, dimensions, typeInfo, (long)offset, origin, byteSize, elementCount, infoOffset);
     }
 
     /// <summary>Checks alignment, packing, bounds and overlap of the tensor data; returns the data section's size.</summary>
-    private static long ValidateTensorData(List<TensorRecord> tensors, long dataOffset, uint alignment, long fileSize, GgufReaderOptions options)
+    private static long ValidateTensorData(List<GgufTensorInfo> tensors, long dataOffset, uint alignment, long fileSize, GgufReaderOptions options)
     {
         // The alignment is a validated power of two and offsets and sizes are not negative, so masks
         // stand in for the remainders (a 64-bit division per use otherwise).
         long mask = alignment - 1L;
         long running = 0;
-        foreach (TensorRecord tensor in tensors)
+        foreach (GgufTensorInfo tensor in tensors)
         {
             // The offset field's position is only needed for an error, so it is computed there.
             if ((tensor.Offset & mask) != 0)
@@ -130,15 +130,15 @@ public static partial class GgufReader
         return running;
     }
 
-    private static void CheckOverlaps(List<TensorRecord> tensors)
+    private static void CheckOverlaps(List<GgufTensorInfo> tensors)
     {
         // A zero-byte tensor occupies no bytes, so it overlaps nothing wherever it points.
         int[] byOffset = [.. Enumerable.Range(0, tensors.Count).Where(i => tensors[i].ByteSize > 0)];
         Array.Sort(byOffset, (a, b) => tensors[a].Offset != tensors[b].Offset ? tensors[a].Offset.CompareTo(tensors[b].Offset) : a.CompareTo(b));
         for (int i = 1; i < byOffset.Length; i++)
         {
-            TensorRecord previous = tensors[byOffset[i - 1]];
-            TensorRecord current = tensors[byOffset[i]];
+            GgufTensorInfo previous = tensors[byOffset[i - 1]];
+            GgufTensorInfo current = tensors[byOffset[i]];
             if (current.Offset < previous.Offset + previous.ByteSize)
             {
                 ThrowHelper.Format(GgufErrorCode.TensorOverlap, OffsetFieldPosition(current), $"data overlaps tensor '{previous.Name}'", "tensor.offset", tensorName: current.Name);
@@ -147,13 +147,10 @@ public static partial class GgufReader
     }
 
     /// <summary>The n_dims field follows the name.</summary>
-    private static long DimensionsFieldPosition(in TensorRecord tensor) =>
+    private static long DimensionsFieldPosition(GgufTensorInfo tensor) =>
         tensor.InfoOffset + 8 + Encoding.UTF8.GetByteCount(tensor.Name);
 
     /// <summary>The offset field is the last 8 bytes of a tensor info.</summary>
-    private static long OffsetFieldPosition(in TensorRecord tensor) =>
-        tensor.InfoOffset + 8 + Encoding.UTF8.GetByteCount(tensor.Name) + 4 + (8L * tensor.Dimensions.Length) + 4;
-
-    /// <summary>A tensor info as read, before the data section's offset is known.</summary>
-    private readonly record struct TensorRecord(string Name, long[] Dimensions, GgmlTypeInfo TypeInfo, long Offset, long ByteSize, long ElementCount, long InfoOffset);
+    private static long OffsetFieldPosition(GgufTensorInfo tensor) =>
+        tensor.InfoOffset + 8 + Encoding.UTF8.GetByteCount(tensor.Name) + 4 + (8L * tensor.DimensionsSpan.Length) + 4;
 }

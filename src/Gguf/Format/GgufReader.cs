@@ -134,25 +134,25 @@ public static partial class GgufReader
             entries.Add(entry);
         }
 
-        // A record is larger than the smallest tensor info, so the list grows as infos are read rather than
-        // being sized from the count (which is only bounded by the bytes left).
-        var records = new List<TensorRecord>((int)Math.Min(tensorCount, 4096));
+        // Capacities come from a count already bounded by the bytes present.
+        var origin = new DataSectionOrigin();
+        var tensors = new List<GgufTensorInfo>((int)tensorCount);
         var tensorsByName = new Dictionary<string, int>((int)tensorCount, StringComparer.Ordinal);
         for (int i = 0; i < (int)tensorCount; i++)
         {
-            TensorRecord record = ReadTensorInfo(ref cursor, options);
-            if (!tensorsByName.TryAdd(record.Name, i))
+            GgufTensorInfo tensor = ReadTensorInfo(ref cursor, options, i, origin);
+            if (!tensorsByName.TryAdd(tensor.Name, i))
             {
-                ThrowHelper.Format(GgufErrorCode.DuplicateTensorName, record.InfoOffset, $"duplicate tensor name (first is tensor {tensorsByName[record.Name]})", "tensor.name", tensorName: record.Name);
+                ThrowHelper.Format(GgufErrorCode.DuplicateTensorName, tensor.InfoOffset, $"duplicate tensor name (first is tensor {tensorsByName[tensor.Name]})", "tensor.name", tensorName: tensor.Name);
             }
 
-            records.Add(record);
+            tensors.Add(tensor);
         }
 
         long headerEnd = cursor.Position;
         long dataOffset = headerEnd;
         long dataSectionSize = 0;
-        if (records.Count > 0)
+        if (tensors.Count > 0)
         {
             dataOffset = Align.Up(headerEnd, alignment);
             if (dataOffset > fileSize)
@@ -160,17 +160,11 @@ public static partial class GgufReader
                 ThrowHelper.Format(GgufErrorCode.DataOffsetPastEnd, headerEnd, $"the data section would start at {dataOffset}, past the end of the {fileSize}-byte file", "data");
             }
 
-            dataSectionSize = ValidateTensorData(records, dataOffset, alignment, fileSize, options);
+            dataSectionSize = ValidateTensorData(tensors, dataOffset, alignment, fileSize, options);
         }
 
-        // The infos are built once every offset is known, so they are immutable from the start.
-        var tensors = new GgufTensorInfo[records.Count];
-        for (int i = 0; i < tensors.Length; i++)
-        {
-            TensorRecord r = records[i];
-            tensors[i] = new GgufTensorInfo(i, r.Name, r.Dimensions, r.TypeInfo, r.Offset, dataOffset + r.Offset, r.ByteSize, r.ElementCount, r.InfoOffset);
-        }
-
+        // Every info's absolute offset follows from this one value, set before the header is handed out.
+        origin.Offset = dataOffset;
         var metadata = new GgufMetadata(entries, byKey);
         return new GgufHeader(version, alignment, headerEnd, dataOffset, fileSize, metadata, tensors, tensorsByName, dataSectionSize);
     }

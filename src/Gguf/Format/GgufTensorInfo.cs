@@ -6,9 +6,11 @@ public sealed class GgufTensorInfo
 {
     private readonly long[] _dimensions;
 
-    internal GgufTensorInfo(int index, string name, long[] dimensions, GgmlTypeInfo typeInfo, long offset, long absoluteOffset, long byteSize, long elementCount, long infoOffset)
+    private readonly DataSectionOrigin _origin;
+
+    internal GgufTensorInfo(int index, string name, long[] dimensions, GgmlTypeInfo typeInfo, long offset, DataSectionOrigin origin, long byteSize, long elementCount, long infoOffset)
     {
-        AbsoluteOffset = absoluteOffset;
+        _origin = origin;
         Index = index;
         Name = name;
         _dimensions = dimensions;
@@ -37,8 +39,8 @@ public sealed class GgufTensorInfo
     /// <summary>The offset of the data relative to the start of the data section.</summary>
     public long Offset { get; }
 
-    /// <summary>The absolute file offset of the data.</summary>
-    public long AbsoluteOffset { get; }
+    /// <summary>The absolute file offset of the data: the data section's offset plus <see cref="Offset"/>.</summary>
+    public long AbsoluteOffset => _origin.Offset + Offset;
 
     /// <summary>The size of the data in bytes.</summary>
     public long ByteSize { get; }
@@ -57,4 +59,14 @@ public sealed class GgufTensorInfo
 
     /// <inheritdoc />
     public override string ToString() => $"{Name} {TypeInfo.Name} [{string.Join(", ", _dimensions)}]";
+}
+
+/// <summary>
+/// Where a file's data section starts. The reader learns it only after the last tensor info, so the infos share
+/// this one value, set once before the header is handed out, instead of each being patched.
+/// </summary>
+internal sealed class DataSectionOrigin
+{
+    /// <summary>The absolute offset of the data section.</summary>
+    public long Offset { get; set; }
 }
