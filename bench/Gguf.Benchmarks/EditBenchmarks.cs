@@ -30,7 +30,7 @@ public static partial class EditBenchmarks
     public static int Run(string[] args)
     {
         string directory = Option(args, "--dir") ?? Path.Combine(Path.GetTempPath(), "gguf-edit-bench");
-        long size = Gguf.Loading.ByteSize.Parse(Option(args, "--size") ?? "2GiB");
+        long size = ParseSize(Option(args, "--size") ?? "2GiB");
         int runs = int.Parse(Option(args, "--runs") ?? "5", CultureInfo.InvariantCulture);
         if (!OperatingSystem.IsLinux())
         {
@@ -233,6 +233,14 @@ public static partial class EditBenchmarks
         double[] sorted = [.. values.Order()];
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
+
+    /// <summary><c>--size</c>: bytes, or a whole number of MiB or GiB (<c>512MiB</c>, <c>2GiB</c>).</summary>
+    private static long ParseSize(string text) => text switch
+    {
+        _ when text.EndsWith("GiB", StringComparison.Ordinal) => long.Parse(text[..^3], CultureInfo.InvariantCulture) << 30,
+        _ when text.EndsWith("MiB", StringComparison.Ordinal) => long.Parse(text[..^3], CultureInfo.InvariantCulture) << 20,
+        _ => long.Parse(text, CultureInfo.InvariantCulture),
+    };
 
     private static string? Option(string[] args, string name)
     {

@@ -101,8 +101,8 @@ public sealed class TensorVerificationException : IOException
     public ulong ActualHash { get; }
 }
 
-/// <summary>Byte counts for people: binary units, one decimal.</summary>
-public static class ByteSize
+/// <summary>Byte counts for people: binary units, one decimal (messages of this library and the CLI).</summary>
+internal static class ByteSize
 {
     /// <summary>Formats a byte count as B, KiB, MiB, GiB or TiB.</summary>
     public static string Format(long bytes)
@@ -117,40 +117,5 @@ public static class ByteSize
         }
 
         return unit == 0 ? $"{bytes} B" : $"{value:0.0} {units[unit]}";
-    }
-
-    /// <summary>Parses <c>1048576</c>, <c>64K</c>, <c>1MiB</c>, <c>2GB</c> (binary multiples in every case).</summary>
-    /// <exception cref="FormatException">Not a size.</exception>
-    public static long Parse(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        string s = text.Trim();
-        int end = 0;
-        while (end < s.Length && (char.IsAsciiDigit(s[end]) || s[end] == '.'))
-        {
-            end++;
-        }
-
-        if (end == 0 || !double.TryParse(s[..end], System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out double number))
-        {
-            throw new FormatException($"'{text}' is not a size (examples: 4096, 64KiB, 1MiB, 2GiB)");
-        }
-
-        long multiplier = s[end..].Trim().ToUpperInvariant() switch
-        {
-            "" or "B" => 1,
-            "K" or "KB" or "KIB" => 1L << 10,
-            "M" or "MB" or "MIB" => 1L << 20,
-            "G" or "GB" or "GIB" => 1L << 30,
-            "T" or "TB" or "TIB" => 1L << 40,
-            _ => throw new FormatException($"'{text}' has an unknown unit (use B, KiB, MiB, GiB or TiB)"),
-        };
-        double bytes = number * multiplier;
-        if (bytes is < 0 or > long.MaxValue || bytes != Math.Floor(bytes))
-        {
-            throw new FormatException($"'{text}' is not a whole number of bytes");
-        }
-
-        return (long)bytes;
     }
 }

@@ -16,8 +16,8 @@ public enum LoadMode
     Read,
 }
 
-/// <summary>How the loader measures the process's peak resident memory during a load.</summary>
-public enum PeakMemoryTracking
+/// <summary>How the loader measures the process's peak resident memory during a load (a diagnostic of the CLI and benchmarks).</summary>
+internal enum PeakMemoryTracking
 {
     /// <summary>Not measured.</summary>
     None,
@@ -69,10 +69,10 @@ public sealed record LoadOptions
     public bool ReleaseConsumedRanges { get; init; } = true;
 
     /// <summary>
-    /// For host-memory destinations, read straight into the destination (no staging copy). Turn off to force the
-    /// staging ring, as for a GPU.
+    /// For host-memory destinations, read straight into the destination (no staging copy). Benchmarks and tests
+    /// turn it off to force the staging ring, as for a GPU.
     /// </summary>
-    public bool DirectHostWrites { get; init; } = true;
+    internal bool DirectHostWrites { get; init; } = true;
 
     /// <summary>The alignment of every tensor in the destination: a power of two, 256 by default.</summary>
     public int TensorAlignment { get; init; } = 256;
@@ -80,8 +80,8 @@ public sealed record LoadOptions
     /// <summary>The least time between two progress reports (the first and the final report are always sent).</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>How peak resident memory is measured.</summary>
-    public PeakMemoryTracking PeakMemory { get; init; } = PeakMemoryTracking.Sampled;
+    /// <summary>How peak resident memory is measured (<see cref="LoadStatistics.PeakRssBytes"/>): sampled by default; the CLI asks for the exact high-water mark.</summary>
+    internal PeakMemoryTracking PeakMemory { get; init; } = PeakMemoryTracking.Sampled;
 
     internal int EffectiveReaders => Readers > 0 ? Readers : DefaultReaders;
 

@@ -77,19 +77,7 @@ public sealed partial class ModelLoader
             throw new ArgumentOutOfRangeException(nameof(alignment), alignment, "the alignment must be a power of two");
         }
 
-        var planned = new LoadedTensor[tensors.Count];
-        long offset = 0;
-        for (int i = 0; i < planned.Length; i++)
-        {
-            GgufTensorInfo info = tensors[i];
-            planned[i] = new LoadedTensor(info, offset);
-
-            // Sizes were checked against the file's length by the reader, so the sum cannot overflow.
-            offset = checked(offset + AlignUp(info.ByteSize, alignment));
-        }
-
-        totalBytes = offset;
-        return planned;
+        return ChunkPlan.Place(tensors, alignment, out totalBytes);
     }
 
     /// <summary>The mode <see cref="LoadMode.Auto"/> stands for with a destination: <see cref="LoadMode.Read"/>, measured faster for the host arena and for staged GPU copies (docs/benchmarks-load.md).</summary>
@@ -113,7 +101,8 @@ public sealed partial class ModelLoader
     public LoadedModel Load(GgufFile file, IProgress<LoadProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(file);
-        return new LoadRun(this, file, file.Tensors, progress, cancellationToken).Execute();
+        using var run = new LoadRun(this, file, file.Tensors, progress, cancellationToken);
+        return run.Execute();
     }
 
     /// <summary>Loads some of the tensors of <paramref name="file"/> (a device's share of a split model) into a new block of the destination.</summary>
@@ -135,7 +124,8 @@ public sealed partial class ModelLoader
             }
         }
 
-        return new LoadRun(this, file, tensors, progress, cancellationToken).Execute();
+        using var run = new LoadRun(this, file, tensors, progress, cancellationToken);
+        return run.Execute();
     }
 
     internal static long AlignUp(long value, long alignment) => (value + alignment - 1) & ~(alignment - 1);

@@ -73,8 +73,8 @@ public static class HostMemoryInfo
     }
 }
 
-/// <summary>This process's resident memory, from <c>/proc/self</c> (Linux); null elsewhere.</summary>
-public static class ProcessMemory
+/// <summary>This process's resident memory, from <c>/proc/self</c> (Linux); null elsewhere. Diagnostics for the CLI and tests.</summary>
+internal static class ProcessMemory
 {
     /// <summary>The resident set size now (<c>/proc/self/statm</c>).</summary>
     public static long? CurrentRssBytes

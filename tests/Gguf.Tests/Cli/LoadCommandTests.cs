@@ -190,7 +190,7 @@ public sealed class LoadCommandTests
         using var dir = new TempDirectory();
         string path = dir.File("synthetic.gguf");
 
-        Gguf.Cli.Commands.BenchLoadCommand.WriteSyntheticModel(path, 1);
+        Gguf.Cli.Commands.SyntheticModel.Write(path, 1);
 
         using var gguf = Gguf.Model.GgufFile.Open(path);
         Assert.Equal("llama", gguf.Architecture);

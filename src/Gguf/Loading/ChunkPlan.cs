@@ -1,0 +1,114 @@
+using Gguf.Format;
+using Gguf.Model;
+
+namespace Gguf.Loading;
+
+/// <summary>One chunk of a load: a slice of one tensor, where it comes from in the file and where it lands.</summary>
+/// <param name="Number">The chunk's number in file order.</param>
+/// <param name="TensorIndex">The tensor's position in <see cref="ChunkPlan.Order"/>.</param>
+/// <param name="Tensor">The tensor the chunk belongs to.</param>
+/// <param name="OffsetInTensor">Where the chunk starts in the tensor.</param>
+/// <param name="Length">The chunk's length, at most the chunk size.</param>
+internal readonly record struct LoadChunk(long Number, int TensorIndex, LoadedTensor Tensor, long OffsetInTensor, int Length)
+{
+    /// <summary>The chunk's absolute offset in the file.</summary>
+    public long FileOffset => Tensor.SourceOffset + OffsetInTensor;
+
+    /// <summary>The chunk's offset in the destination block.</summary>
+    public long DeviceOffset => Tensor.Offset + OffsetInTensor;
+}
+
+/// <summary>
+/// Where every tensor goes in the destination block (each at an aligned offset) and how the load cuts them into
+/// chunks: tensors in file order, chunks numbered through all of them, so that taking chunk numbers in order
+/// reads the file front to back.
+/// </summary>
+internal sealed class ChunkPlan
+{
+    // Where each tensor's chunks start in the global numbering; one more entry than tensors (the total).
+    private readonly long[] _chunkStart;
+
+    public ChunkPlan(IReadOnlyList<GgufTensorInfo> tensors, int alignment, int chunkSize)
+    {
+        Tensors = Place(tensors, alignment, out long allocationBytes);
+        AllocationBytes = allocationBytes;
+        ChunkSize = chunkSize;
+        Order = [.. Tensors.OrderBy(t => t.SourceOffset)];
+        _chunkStart = new long[Order.Length + 1];
+        for (int i = 0; i < Order.Length; i++)
+        {
+            _chunkStart[i + 1] = _chunkStart[i] + ((Order[i].ByteSize + chunkSize - 1) / chunkSize);
+            TensorBytes += Order[i].ByteSize;
+        }
+    }
+
+    /// <summary>The tensors in the order given, each with its place in the block.</summary>
+    public IReadOnlyList<LoadedTensor> Tensors { get; }
+
+    /// <summary>The same tensors in file order, the order they are read in.</summary>
+    public LoadedTensor[] Order { get; }
+
+    /// <summary>The block size: the sum of the aligned tensor sizes.</summary>
+    public long AllocationBytes { get; }
+
+    /// <summary>The tensor bytes to copy.</summary>
+    public long TensorBytes { get; }
+
+    /// <summary>The largest chunk.</summary>
+    public int ChunkSize { get; }
+
+    /// <summary>The number of chunks of all tensors.</summary>
+    public long TotalChunks => _chunkStart[^1];
+
+    /// <summary>The largest chunk that actually occurs (a staging buffer need not be larger).</summary>
+    public int LargestChunk => (int)Math.Min(ChunkSize, Math.Max(1, Order.Length == 0 ? 1 : Order.Max(t => t.ByteSize)));
+
+    /// <summary>The layout: each tensor at the next multiple of <paramref name="alignment"/>, taking its size rounded up to it.</summary>
+    public static LoadedTensor[] Place(IReadOnlyList<GgufTensorInfo> tensors, int alignment, out long totalBytes)
+    {
+        var placed = new LoadedTensor[tensors.Count];
+        long offset = 0;
+        for (int i = 0; i < placed.Length; i++)
+        {
+            GgufTensorInfo info = tensors[i];
+            placed[i] = new LoadedTensor(info, offset);
+
+            // Sizes were checked against the file's length by the reader, so the sum cannot overflow.
+            offset = checked(offset + ModelLoader.AlignUp(info.ByteSize, alignment));
+        }
+
+        totalBytes = offset;
+        return placed;
+    }
+
+    /// <summary>The first chunk of the tensor at <paramref name="index"/> of <see cref="Order"/>.</summary>
+    public long FirstChunkOf(int index) => _chunkStart[index];
+
+    /// <summary>The number of chunks of the tensor at <paramref name="index"/> of <see cref="Order"/>.</summary>
+    public long ChunkCountOf(int index) => _chunkStart[index + 1] - _chunkStart[index];
+
+    /// <summary>The chunk with the given number.</summary>
+    public LoadChunk Locate(long chunk)
+    {
+        int index = Array.BinarySearch(_chunkStart, chunk);
+
+        // Not found: ~index is the first start greater than chunk, so the tensor is the one before it.
+        // Found: several tensors may share the start (zero-size tensors); take the last, which owns chunks.
+        if (index < 0)
+        {
+            index = ~index - 1;
+        }
+        else
+        {
+            while (index + 1 < _chunkStart.Length && _chunkStart[index + 1] == chunk)
+            {
+                index++;
+            }
+        }
+
+        LoadedTensor tensor = Order[index];
+        long offset = (chunk - _chunkStart[index]) * ChunkSize;
+        int length = (int)Math.Min(ChunkSize, tensor.ByteSize - offset);
+        return new LoadChunk(chunk, index, tensor, offset, length);
+    }
+}
