@@ -106,7 +106,7 @@ internal static class LoadCommand
         }
         finally
         {
-            (destination as IDisposable)?.Dispose();
+            destination.Dispose();
         }
     }
 }
