@@ -4,8 +4,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gguf.Loading;
 
-/// <summary>How a host arena gets its pages before the loader writes them.</summary>
-public enum ArenaPrefault
+/// <summary>
+/// How a host arena gets its pages before the loader writes them. A benchmark knob (internal): on-demand is the
+/// default because it measured as fast as the others without an extra thread (docs/benchmarks-load.md).
+/// </summary>
+internal enum ArenaPrefault
 {
     /// <summary>Pages are faulted in by the writes themselves.</summary>
     None,
@@ -38,8 +41,8 @@ public sealed record HostArenaOptions
     /// </summary>
     public bool HugePages { get; init; } = true;
 
-    /// <summary>How pages are faulted in ahead of the writes.</summary>
-    public ArenaPrefault Prefault { get; init; } = ArenaPrefault.OnDemand;
+    /// <summary>How pages are faulted in ahead of the writes (benchmarks compare the strategies).</summary>
+    internal ArenaPrefault Prefault { get; init; } = ArenaPrefault.OnDemand;
 }
 
 /// <summary>

@@ -253,11 +253,12 @@ public sealed class DestinationDisposeTests
     }
 
     [Theory]
-    [InlineData(ArenaPrefault.Background)]
-    [InlineData(ArenaPrefault.OnDemand)]
-    [InlineData(ArenaPrefault.Upfront)]
-    public void HostArena_DisposeDuringPrefault_FreesOnceAndSafely(ArenaPrefault prefault)
+    [InlineData(nameof(ArenaPrefault.Background))]
+    [InlineData(nameof(ArenaPrefault.OnDemand))]
+    [InlineData(nameof(ArenaPrefault.Upfront))]
+    public void HostArena_DisposeDuringPrefault_FreesOnceAndSafely(string prefaultName)
     {
+        ArenaPrefault prefault = Enum.Parse<ArenaPrefault>(prefaultName);
         var logger = new CapturingLogger();
         var arena = new HostArenaDestination(new HostArenaOptions { Prefault = prefault }, logger);
         for (int i = 0; i < 4; i++)

@@ -7,12 +7,13 @@ namespace Gguf.Tests.Loading;
 public sealed class HostArenaDestinationTests
 {
     [Theory]
-    [InlineData(ArenaPrefault.None, true)]
-    [InlineData(ArenaPrefault.Upfront, true)]
-    [InlineData(ArenaPrefault.Background, true)]
-    [InlineData(ArenaPrefault.Background, false)]
-    public void Allocate_AlignedAndWritable(ArenaPrefault prefault, bool hugePages)
+    [InlineData(nameof(ArenaPrefault.None), true)]
+    [InlineData(nameof(ArenaPrefault.Upfront), true)]
+    [InlineData(nameof(ArenaPrefault.Background), true)]
+    [InlineData(nameof(ArenaPrefault.Background), false)]
+    public void Allocate_AlignedAndWritable(string prefaultName, bool hugePages)
     {
+        ArenaPrefault prefault = Enum.Parse<ArenaPrefault>(prefaultName);
         using var arena = new HostArenaDestination(new HostArenaOptions { Prefault = prefault, HugePages = hugePages });
         foreach (long length in new long[] { 1, 255, 4097, (3L << 20) + 17, 20L << 20 })
         {
