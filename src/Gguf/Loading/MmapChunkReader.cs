@@ -5,10 +5,10 @@ namespace Gguf.Loading;
 
 /// <summary>
 /// <see cref="LoadMode.Mmap"/>: copies from the file's mapping under the load's lease, re-checking the file's
-/// size every <see cref="SizeCheckInterval"/> bytes (a truncated mapping is SIGBUS), with pages brought in
-/// ahead of the copy and released behind it.
+/// size every <see cref="SizeCheckInterval"/> bytes (a truncated mapping is SIGBUS), with pages mapped in
+/// ahead of the copy (<see cref="ReadAheadWorker"/>) and released behind it.
 /// </summary>
-internal sealed class MmapChunkReader(GgufFile file, MappedFileLease lease, MappingReadAhead readAhead, bool releaseConsumed) : IChunkReader
+internal sealed class MmapChunkReader(GgufFile file, MappedFileLease lease, ReadAheadWorker? readAhead, bool releaseConsumed) : IChunkReader
 {
     /// <summary>The file's size is re-checked after every this many bytes a reader copies (see docs/loading.md).</summary>
     internal const long SizeCheckInterval = 64L << 20;
@@ -23,7 +23,12 @@ internal sealed class MmapChunkReader(GgufFile file, MappedFileLease lease, Mapp
             _sinceSizeCheck = 0;
         }
 
-        readAhead.BeforeRead(chunk);
+        if (readAhead is null)
+        {
+            // Without the helper, fault-around maps the pages in as the copy touches them; ask the kernel to read ahead.
+            file.Mapping.Prefetch(chunk.FileOffset, chunk.Length);
+        }
+
         lease.GetSpan(chunk.FileOffset, chunk.Length).CopyTo(target);
     }
 
