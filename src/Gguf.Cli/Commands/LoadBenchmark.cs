@@ -77,6 +77,13 @@ internal static class LoadBenchmark
                 primary.Add(("read/no-read-ahead", destination, read with { ReadAhead = ReadAheadMode.Off }));
                 primary.Add(("mmap/no-read-ahead", destination, primary[0].Options with { ReadAhead = ReadAheadMode.Off }));
                 primary.Add(("mmap/populate-in-reader", destination, primary[0].Options with { ReadAhead = ReadAheadMode.InReader }));
+                primary.Add(("mmap/no-release", destination, primary[0].Options with { ReleaseConsumedRanges = false }));
+                LoadOptions direct = primary[2].Options;
+                primary.Add(("direct/1-reader", destination, direct with { Readers = 1 }));
+                primary.Add(("direct/8-readers", destination, direct with { Readers = 8 }));
+                primary.Add(("direct/4MiB-chunks", destination, direct with { ChunkSize = 4 << 20 }));
+                primary.Add(("direct/no-read-ahead", destination, direct with { ReadAhead = ReadAheadMode.Off }));
+                primary.Add(("direct/upfront-prefault", upfront, direct));
             }
 
             if (destination is GpuDestination { IsCuda: true } gpuDestination)

@@ -13,7 +13,12 @@ internal sealed class MmapChunkReader(GgufFile file, MappedFileLease lease, Read
     /// <summary>The file's size is re-checked after every this many bytes a reader copies (see docs/loading.md).</summary>
     internal const long SizeCheckInterval = 64L << 20;
 
+    // Consumed pages are released in runs of at least this many bytes: one madvise (and TLB flush) per run, not per chunk.
+    private const long ReleaseBatch = 8L << 20;
+
     private long _sinceSizeCheck;
+    private long _pendingStart;
+    private long _pendingEnd;
 
     public void Read(in LoadChunk chunk, Span<byte> target)
     {
@@ -36,13 +41,39 @@ internal sealed class MmapChunkReader(GgufFile file, MappedFileLease lease, Read
 
     public void Consumed(in LoadChunk chunk)
     {
-        if (releaseConsumed)
+        if (!releaseConsumed)
         {
-            _ = file.Mapping.Release(chunk.FileOffset, chunk.Length);
+            return;
+        }
+
+        if (chunk.FileOffset != _pendingEnd)
+        {
+            ReleasePending();
+            _pendingStart = chunk.FileOffset;
+        }
+
+        _pendingEnd = chunk.FileOffset + chunk.Length;
+        if (_pendingEnd - _pendingStart >= ReleaseBatch)
+        {
+            ReleasePending();
         }
     }
 
     public void Dispose()
     {
+        if (!file.Mapping.IsDisposed)
+        {
+            ReleasePending();
+        }
+    }
+
+    private void ReleasePending()
+    {
+        if (_pendingEnd > _pendingStart)
+        {
+            _ = file.Mapping.Release(_pendingStart, _pendingEnd - _pendingStart);
+        }
+
+        _pendingStart = _pendingEnd;
     }
 }
