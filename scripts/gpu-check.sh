@@ -10,7 +10,7 @@
 # /tmp/gguf-gpu-check), SIZE (model size; default 3GiB), RUNS (benchmark runs; default 3), BUDGET (seconds for the
 # whole run, default 540: each step gets its own limit, cut to what is left, so the run ends inside a 600 s
 # command limit). Results: summary.txt (one line per step with its exit code and seconds), machine.txt,
-# gpu-tests.out/.xml, bench-cuda.json, load-cuda.json, load-cuda-driver.json, load-host.json, bench-host.json,
+# gpu-tests.out/.xml, bench-cuda.json, load-cuda.json, load-cuda-read.json, load-host.json, bench-host.json,
 # checksums.txt (host and GPU read-backs compared).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -61,17 +61,17 @@ run() {
     # 1. The GPU tests (the CPU-accelerator ones run too); skipped CUDA tests mean no GPU was visible.
     step gpu-tests out 150 "$BIN/Gguf.Gpu.Tests" -noColor -diagnostics -xml "$OUT/gpu-tests.xml"
     grep -E "TEST EXECUTION SUMMARY" -A2 "$OUT/gpu-tests.out" | tee -a "$OUT/summary.txt"
-    if grep -qE "Cuda(Backend)?Tests\..*\[SKIP\]" "$OUT/gpu-tests.out"; then
+    if grep -qE "CudaDestinationTests\..*\[SKIP\]" "$OUT/gpu-tests.out"; then
         echo "WARNING: CUDA tests were skipped: no GPU visible to the tests" | tee -a "$OUT/summary.txt"
     fi
 
-    # 2. The GPU load benchmark (writes the synthetic model first): ILGPU and driver-API backends, both modes,
+    # 2. The GPU load benchmark (writes the synthetic model first): both modes,
     #    reader and chunk variants, against a plain pinned-memory copy measured in the same run.
     step bench-cuda json 200 "$BIN/Gguf.Cli" bench load "$MODEL" --create-size "$SIZE" --device cuda --runs "$RUNS" --variants --json
 
-    # 3. gguf load to the GPU with verification and checksums (ILGPU, then the driver API), and to the host.
+    # 3. gguf load to the GPU with verification and checksums (read mode, then the default), and to the host.
     step load-cuda json 90 "$BIN/Gguf.Cli" load "$MODEL" --device cuda --json --verify --checksums
-    step load-cuda-driver json 60 env GGUF_CUDA_BACKEND=driver "$BIN/Gguf.Cli" load "$MODEL" --device cuda:0 --json --verify --mode read
+    step load-cuda-read json 60 "$BIN/Gguf.Cli" load "$MODEL" --device cuda:0 --json --verify --mode read
     step load-host json 60 "$BIN/Gguf.Cli" load "$MODEL" --device host --json --checksums
 
     # 4. The SHA-256 of every tensor read back from the GPU must equal the host arena's.

@@ -5,7 +5,8 @@ using Gguf.LlamaCpp;
 // quick: the interleaved in-process runner (docs/benchmarks.md); edit: the metadata editor's saves against
 // copy_file_range (docs/benchmarks.md, Metadata editing); dequant: dequantization against ggml's to_float
 // (docs/benchmarks.md, Dequantization); tokenizer: encode and construction against llama.cpp
-// (docs/tokenizer.md); inputs: write and list the inputs;
+// (docs/tokenizer.md); startup: the gguf tool's start-up, Native AOT against framework-dependent
+// (docs/benchmarks.md); inputs: write and list the inputs;
 // anything else goes to BenchmarkDotNet, e.g. --filter '*Parse*'.
 if (args.Length > 0 && args[0] == "quick")
 {
@@ -25,6 +26,11 @@ if (args.Length > 0 && args[0] == "dequant")
 if (args.Length > 0 && args[0] == "tokenizer")
 {
     return TokenizerBench.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "startup")
+{
+    return StartupRunner.Run(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "inputs")

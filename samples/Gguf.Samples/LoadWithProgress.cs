@@ -17,7 +17,8 @@ internal static class LoadWithProgress
             cancellation.Cancel();
         };
 
-        var loader = new ModelLoader(new HostArenaDestination(), new LoadOptions { Verify = true, ChunkSize = 64 * 1024 });
+        using var arena = new HostArenaDestination();
+        var loader = new ModelLoader(arena, new LoadOptions { Verify = true, ChunkSize = 64 * 1024 });
         var progress = new ConsoleProgress();
         using LoadedModel model = loader.Load(file, progress, cancellation.Token);
 

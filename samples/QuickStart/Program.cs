@@ -25,7 +25,8 @@ using (GgufTensorData data = model.GetTensorData(norm))
 }
 
 // Every tensor into one block of host memory, in bounded chunks, verified against the file.
-var loader = new ModelLoader(new HostArenaDestination(), new LoadOptions { Verify = true });
+using var arena = new HostArenaDestination();            // host memory; CudaDestination.Open(0) in Gguf.Gpu
+var loader = new ModelLoader(arena, new LoadOptions { Verify = true });
 using LoadedModel loaded = loader.Load(model, progress: null, cancellation.Token);
 LoadedTensor q = loaded.GetTensor("blk.0.attn_q.weight");  // q.Offset: its place in loaded.Buffer
 Console.WriteLine($"loaded {loaded.Statistics.Bytes} bytes; {q.Name} at offset {q.Offset}");

@@ -111,7 +111,7 @@ public static class FuzzOracle
             GgufTensorInfo t = h.Tensors[i];
             Require(t.Index == i && names.Add(t.Name), "unique names in order");
             Require(h.TryGetTensor(t.Name, out GgufTensorInfo? found) && ReferenceEquals(found, t), "lookup by name");
-            Require(t.Dimensions.Count <= 4 && t.Dimensions.All(d => packed ? d > 0 : d >= 0), "dimensions");
+            Require(t.Dimensions.Count <= 4 && t.Dimensions.All(d => d >= 0), "dimensions");
             Require(t.TypeInfo.TryGetByteSize(t.DimensionsSpan, out long size) && size == t.ByteSize, "byte size");
             Require(t.Offset % h.Alignment == 0 && (!packed || t.Offset == running), "packed, aligned offset");
             Require(t.AbsoluteOffset == h.DataOffset + t.Offset && t.AbsoluteOffset + t.ByteSize <= fileSize, "data inside the file");

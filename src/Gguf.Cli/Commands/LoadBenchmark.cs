@@ -47,7 +47,7 @@ internal static class LoadBenchmark
     {
         using GgufFile gguf = GgufFile.Open(path);
         ITensorDestination destination = LoadCommand.OpenDevice(deviceText, console);
-        CudaDriverDestination? driver = null;
+        var variantArenas = new List<HostArenaDestination>();
         try
         {
             ModelLoader.Plan(gguf, 256, out long destinationBytes);
@@ -64,6 +64,7 @@ internal static class LoadBenchmark
                 var noPrefault = new HostArenaDestination(new HostArenaOptions { Prefault = ArenaPrefault.None });
                 var background = new HostArenaDestination(new HostArenaOptions { Prefault = ArenaPrefault.Background });
                 var onDemand = new HostArenaDestination(new HostArenaOptions { Prefault = ArenaPrefault.OnDemand });
+                variantArenas.AddRange([plain, upfront, noPrefault, background, onDemand]);
                 var read = new LoadOptions { Mode = LoadMode.Read, ChunkSize = chunkSize, PeakMemory = PeakMemoryTracking.HighWaterMark };
                 primary.Add(("read/plain-arena", plain, read));
                 primary.Add(("read/huge-pages-only", noPrefault, read));
@@ -86,25 +87,10 @@ internal static class LoadBenchmark
                 primary.Add(("direct/upfront-prefault", upfront, direct));
             }
 
-            if (destination is GpuDestination { IsCuda: true } gpuDestination)
-            {
-                // The thin driver-API binding, measured beside ILGPU in the same run.
-                try
-                {
-                    driver = CudaDriverDestination.Open(gpuDestination.DeviceIndex);
-                    primary.Add(("read/driver-api", driver, primary[1].Options));
-                    primary.Add(("mmap/driver-api", driver, primary[0].Options));
-                }
-                catch (GpuUnavailableException e)
-                {
-                    console.Error.WriteLine($"warning: the CUDA driver API backend is not measured: {e.Message}");
-                }
-            }
-
             if (variants && destination is not HostArenaDestination)
             {
-                ITensorDestination target = driver ?? destination;
-                string suffix = driver is null ? "" : "/driver-api";
+                ITensorDestination target = destination;
+                string suffix = "";
                 LoadOptions read = primary[1].Options;
                 primary.Add(($"read/1-reader{suffix}", target, read with { Readers = 1 }));
                 primary.Add(($"read/4-readers{suffix}", target, read with { Readers = 4 }));
@@ -204,25 +190,17 @@ internal static class LoadBenchmark
 
             result.Memcpy = MeasureMemcpy(runs);
             long pinnedBytes = Math.Min(512L << 20, Math.Max(1, destinationBytes));
-            if (driver is not null)
+            if (destination is CudaDestination cuda)
             {
-                result.PinnedCopy = driver.MeasurePinnedCopy(pinnedBytes, Math.Max(3, runs));
-            }
-            else if (destination is CudaDriverDestination onlyDriver)
-            {
-                result.PinnedCopy = onlyDriver.MeasurePinnedCopy(pinnedBytes, Math.Max(3, runs));
-            }
-            else if (destination is GpuDestination gpu)
-            {
-                result.PinnedCopy = GpuBandwidth.MeasurePinnedCopy(gpu, pinnedBytes, Math.Max(3, runs));
+                result.PinnedCopy = cuda.MeasurePinnedCopy(pinnedBytes, Math.Max(3, runs));
             }
 
             return result;
         }
         finally
         {
-            driver?.Dispose();
-            (destination as IDisposable)?.Dispose();
+            variantArenas.ForEach(arena => arena.Dispose());
+            destination.Dispose();
         }
     }
 
@@ -234,7 +212,7 @@ internal static class LoadBenchmark
     /// </summary>
     private static double NaiveRead(SafeFileHandle handle, long length)
     {
-        var plain = new HostArenaDestination(new HostArenaOptions { HugePages = false, Prefault = ArenaPrefault.None });
+        using var plain = new HostArenaDestination(new HostArenaOptions { HugePages = false, Prefault = ArenaPrefault.None });
         long start = Stopwatch.GetTimestamp();
         using IDeviceBuffer buffer = plain.Allocate(length);
         for (long done = 0; done < length;)

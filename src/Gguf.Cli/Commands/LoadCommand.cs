@@ -67,9 +67,8 @@ internal static class LoadCommand
     }
 
     /// <summary>
-    /// Opens the destination a <c>--device</c> value names; the caller disposes it. CUDA goes through ILGPU, or
-    /// through the thin driver-API binding when <c>GGUF_CUDA_BACKEND=driver</c>; by default (<c>auto</c>) the
-    /// driver API is the fallback when ILGPU cannot open the device, with a warning on stderr.
+    /// Opens the destination a <c>--device</c> value names; the caller disposes it. CUDA goes through
+    /// <see cref="CudaDestination"/> (the driver API); a machine without one fails with one line.
     /// </summary>
     internal static ITensorDestination OpenDevice(string text, CliConsole console)
     {
@@ -78,30 +77,9 @@ internal static class LoadCommand
             throw new ArgumentException($"--device must be host, cuda or cuda:N, not '{text}'", nameof(text));
         }
 
-        if (!cuda)
-        {
-            return new HostArenaDestination();
-        }
-
-        string backend = Environment.GetEnvironmentVariable("GGUF_CUDA_BACKEND")?.Trim().ToLowerInvariant() ?? "auto";
-        switch (backend)
-        {
-            case "driver":
-                return CudaDriverDestination.Open(index);
-            case "ilgpu":
-                return GpuDestination.CreateCuda(index);
-            default:
-                try
-                {
-                    return GpuDestination.CreateCuda(index);
-                }
-                catch (GpuUnavailableException e)
-                {
-                    CudaDriverDestination fallback = CudaDriverDestination.Open(index);
-                    console.Error.WriteLine($"warning: ILGPU cannot open cuda:{index} ({e.Message}); using the CUDA driver API");
-                    return fallback;
-                }
-        }
+        // The console is kept for messages about the device; none is needed now that one backend remains.
+        _ = console;
+        return cuda ? CudaDestination.Open(index) : new HostArenaDestination();
     }
 
     private static int Run(CliConsole console, string path, string deviceText, LoadOptions options, bool checksums, bool json, CancellationToken cancellationToken)
@@ -128,7 +106,7 @@ internal static class LoadCommand
         }
         finally
         {
-            (destination as IDisposable)?.Dispose();
+            destination.Dispose();
         }
     }
 }

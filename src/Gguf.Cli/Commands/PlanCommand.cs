@@ -94,14 +94,14 @@ internal static class PlanCommand
             return HostMemoryInfo.AvailableBytes;
         }
 
-        if (!GpuDestination.IsCudaAvailable(out _))
+        if (!CudaDestination.IsAvailable(out _))
         {
             return null;
         }
 
         try
         {
-            using GpuDestination gpu = GpuDestination.CreateCuda(int.Parse(device.Name.AsSpan(5), CultureInfo.InvariantCulture));
+            using CudaDestination gpu = CudaDestination.Open(int.Parse(device.Name.AsSpan(5), CultureInfo.InvariantCulture));
             return gpu.AvailableBytes;
         }
         catch (GpuUnavailableException)

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Gguf.IO;
 
-/// <summary>Source-generated Debug events for every mapping operation.</summary>
+/// <summary>Source-generated Debug events for every mapping and native memory operation.</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Mapped '{Path}': {Length} bytes at 0x{Address:X} (read-only, private)")]
@@ -28,4 +28,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Debug, Message = "Populated '{Path}' [{Offset}, +{Length}) for reading")]
     public static partial void Populated(ILogger logger, string path, long offset, long length);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "Allocated {Kind} memory: {Length} bytes at 0x{Address:X} ({How})")]
+    public static partial void HostMemoryAllocated(ILogger logger, string kind, long length, long address, string how);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "Freed {Kind} memory: {Length} bytes at 0x{Address:X}")]
+    public static partial void HostMemoryFreed(ILogger logger, string kind, long length, long address);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Debug, Message = "MADV_POPULATE_WRITE unavailable (errno {Errno}: a kernel before Linux 5.14); touching pages instead")]
+    public static partial void PopulateWriteUnavailable(ILogger logger, int errno);
 }

@@ -8,6 +8,7 @@ internal static unsafe partial class PosixInterop
     private const string LibC = "libc";
 
     public const int PROT_READ = 0x1;
+    public const int PROT_WRITE = 0x2;
     public const int MAP_PRIVATE = 0x02;
     public const int MADV_NORMAL = 0;
     public const int MADV_RANDOM = 1;
@@ -16,6 +17,7 @@ internal static unsafe partial class PosixInterop
     public const int MADV_DONTNEED = 4;
     public const int MADV_HUGEPAGE = 14;
     public const int MADV_POPULATE_READ = 22;
+    public const int MADV_POPULATE_WRITE = 23;
     public const int EACCES = 13;
     public const int EPERM = 1;
     public const int EAGAIN = 11;
@@ -23,7 +25,8 @@ internal static unsafe partial class PosixInterop
 
     public static readonly IntPtr MapFailed = new(-1);
 
-    // Linux values (the same on x86-64 and arm64): open flags, flock operations, statx.
+    // Linux values (the same on x86-64 and arm64): anonymous mappings, open flags, flock operations, statx.
+    public const int MAP_ANONYMOUS = 0x20;
     public const int O_RDONLY = 0;
     public const int O_CLOEXEC = 0x80000;
     public const int LOCK_SH = 1;

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Gguf.IO;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -44,18 +43,17 @@ public sealed record HostArenaOptions
 }
 
 /// <summary>
-/// The default destination: host memory from <see cref="NativeMemory.AlignedAlloc"/>, aligned to 256 bytes
-/// (2 MiB for large blocks, so they can be huge pages), outside the GC heap. Thread-safe.
+/// The default destination: native host memory outside the GC heap (an anonymous mapping on Linux, an aligned
+/// allocation elsewhere), each block aligned to 256 bytes (2 MiB for large blocks, so they can be huge pages)
+/// and owned by a SafeHandle in the IO layer. Thread-safe. Dispose it after use; see
+/// <see cref="TensorDestination"/> for what that does to the blocks still alive.
 /// </summary>
-public sealed partial class HostArenaDestination : ITensorDestination
+public sealed class HostArenaDestination : TensorDestination
 {
     private const int BlockAlignment = 256;
-    private const int HugePageSize = 2 << 20;
+    private const int StagingAlignment = 4096;
     private readonly HostArenaOptions _options;
     private readonly ILogger _logger;
-    private long _allocatedBytes;
-    private int _liveBuffers;
-    private int _liveStagingBuffers;
 
     /// <summary>Creates a host arena.</summary>
     public HostArenaDestination(HostArenaOptions? options = null, ILogger? logger = null)
@@ -69,109 +67,57 @@ public sealed partial class HostArenaDestination : ITensorDestination
     }
 
     /// <inheritdoc />
-    public string DeviceName => "host";
+    public override string DeviceName => "host";
 
     /// <inheritdoc />
-    public bool IsHostMemory => true;
+    public override bool IsHostMemory => true;
 
     /// <inheritdoc />
-    public DeviceMemoryKind ExpectedMemoryKind => DeviceMemoryKind.Host;
+    public override DeviceMemoryKind ExpectedMemoryKind => DeviceMemoryKind.Host;
 
     /// <inheritdoc />
-    public long TotalBytes => _options.CapacityBytes ?? HostMemoryInfo.TotalBytes;
+    public override long TotalBytes => _options.CapacityBytes ?? HostMemoryInfo.TotalBytes;
 
     /// <inheritdoc />
-    public long AvailableBytes => _options.CapacityBytes is long cap
-        ? Math.Max(0, cap - Interlocked.Read(ref _allocatedBytes))
+    public override long AvailableBytes => _options.CapacityBytes is long cap
+        ? Math.Max(0, cap - AllocatedBytes)
         : HostMemoryInfo.AvailableBytes;
 
     /// <inheritdoc />
-    public int Alignment => BlockAlignment;
-
-    /// <summary>Bytes currently allocated by this arena (staging buffers excluded).</summary>
-    public long AllocatedBytes => Interlocked.Read(ref _allocatedBytes);
-
-    /// <summary>Blocks allocated and not yet freed.</summary>
-    public int LiveBuffers => Volatile.Read(ref _liveBuffers);
-
-    /// <summary>Staging buffers allocated and not yet freed.</summary>
-    public int LiveStagingBuffers => Volatile.Read(ref _liveStagingBuffers);
+    public override int Alignment => BlockAlignment;
 
     /// <inheritdoc />
-    public IDeviceBuffer Allocate(long length)
+    protected override DeviceBuffer AllocateCore(long length)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(length);
-        long available = AvailableBytes;
-        if (length > available)
+        HostMemoryHandle memory;
+        try
         {
-            throw new InsufficientDeviceMemoryException(length, available, DeviceName);
+            memory = HostMemoryHandle.Allocate(length, BlockAlignment, _options.HugePages, "arena", _logger);
+        }
+        catch (OutOfMemoryException e)
+        {
+            throw new InsufficientDeviceMemoryException(length, AvailableBytes, DeviceName, null, e);
         }
 
-        var buffer = new ArenaBuffer(this, length);
-        Interlocked.Add(ref _allocatedBytes, length);
-        Interlocked.Increment(ref _liveBuffers);
-        return buffer;
+        return new ArenaBuffer(this, memory, length, length == 0 ? ArenaPrefault.None : _options.Prefault);
     }
 
     /// <inheritdoc />
-    public IStagingBuffer AllocateStaging(int length)
+    protected override StagingBuffer AllocateStagingCore(int length) =>
+        new HostStagingBuffer(this, AlignedMemoryHandle.Allocate(length, StagingAlignment, "staging", _logger));
+
+    /// <summary>One block of host memory; its pointer work is done by the handle, in the IO layer.</summary>
+    private sealed class ArenaBuffer : DeviceBuffer
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
-        var staging = new HostStagingBuffer(this, length);
-        Interlocked.Increment(ref _liveStagingBuffers);
-        return staging;
-    }
-
-    private void OnFreed(long length)
-    {
-        Interlocked.Add(ref _allocatedBytes, -length);
-        Interlocked.Decrement(ref _liveBuffers);
-    }
-
-    private void OnStagingFreed() => Interlocked.Decrement(ref _liveStagingBuffers);
-
-    [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "Host arena: allocated {Length} bytes at 0x{Address:X} (huge pages: {HugePages}, prefault: {Prefault})")]
-    private static partial void LogAllocated(ILogger logger, long length, long address, bool hugePages, ArenaPrefault prefault);
-
-    [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "Host arena: freed {Length} bytes at 0x{Address:X}")]
-    private static partial void LogFreed(ILogger logger, long length, long address);
-
-    [LoggerMessage(EventId = 103, Level = LogLevel.Debug, Message = "Host arena: MADV_POPULATE_WRITE unavailable ({Reason}); touching pages instead")]
-    private static partial void LogPopulateFallback(ILogger logger, string reason);
-
-    /// <summary>One block of native memory; the only unsafe code of the loading layer.</summary>
-    private sealed unsafe class ArenaBuffer : IDeviceBuffer
-    {
-        private const int MADV_POPULATE_WRITE = 23;
         private const long PrefaultStep = 8L << 20;
-        private readonly HostArenaDestination _owner;
-        private readonly Thread? _prefaulter;
+        private readonly HostMemoryHandle _memory;
         private readonly int[]? _regionReady;
-        private byte* _start;
-        private volatile bool _stopPrefault;
+        private readonly CancellationTokenSource? _stopPrefault;
 
-        public ArenaBuffer(HostArenaDestination owner, long length)
+        public ArenaBuffer(HostArenaDestination owner, HostMemoryHandle memory, long length, ArenaPrefault prefault)
+            : base(owner, length)
         {
-            _owner = owner;
-            Length = length;
-            bool huge = owner._options.HugePages && length >= HugePageSize && OperatingSystem.IsLinux();
-            nuint size = (nuint)Math.Max(1, huge ? AlignUp(length, HugePageSize) : length);
-            try
-            {
-                _start = (byte*)NativeMemory.AlignedAlloc(size, huge ? (nuint)HugePageSize : BlockAlignment);
-            }
-            catch (OutOfMemoryException e)
-            {
-                throw new InsufficientDeviceMemoryException(length, owner.AvailableBytes, owner.DeviceName, null, e);
-            }
-
-            // Huge pages are a hint: a kernel without THP simply ignores it.
-            if (huge)
-            {
-                _ = PosixInterop.Madvise((IntPtr)_start, size, PosixInterop.MADV_HUGEPAGE);
-            }
-
-            ArenaPrefault prefault = length == 0 ? ArenaPrefault.None : owner._options.Prefault;
+            _memory = memory;
             if (prefault == ArenaPrefault.Background && length <= PrefaultStep)
             {
                 prefault = ArenaPrefault.Upfront;
@@ -179,85 +125,65 @@ public sealed partial class HostArenaDestination : ITensorDestination
 
             if (prefault == ArenaPrefault.Upfront)
             {
-                Populate(0, length);
+                _ = _memory.Populate(0, length, CancellationToken.None);
             }
             else if (prefault == ArenaPrefault.Background)
             {
-                _prefaulter = new Thread(PrefaultLoop) { IsBackground = true, Name = "gguf arena prefault" };
-                _prefaulter.Start();
+                // The prefaulter's calls hold references on the handle: Dispose stops it, and the memory is
+                // unmapped only after its last call returned.
+                _stopPrefault = new CancellationTokenSource();
+                CancellationToken stop = _stopPrefault.Token;
+                new Thread(() => PrefaultLoop(memory, length, stop)) { IsBackground = true, Name = "gguf arena prefault" }.Start();
             }
             else if (prefault == ArenaPrefault.OnDemand)
             {
                 _regionReady = new int[(length + PrefaultStep - 1) / PrefaultStep];
             }
-
-            LogAllocated(owner._logger, length, (long)_start, huge, prefault);
         }
 
-        public long Length { get; }
-
-        public void CopyFromHost(long offset, ReadOnlySpan<byte> source)
+        protected override void CopyFromHostCore(long offset, ReadOnlySpan<byte> source)
         {
-            CheckRange(offset, source.Length);
             EnsureFaultedIn(offset, source.Length);
-
-            // In range of the live block (checked above).
-            source.CopyTo(new Span<byte>(_start + offset, source.Length));
+            _memory.Write(offset, source);
         }
 
-        public void EnqueueCopyFromHost(long offset, IStagingBuffer source, int length)
-        {
-            ArgumentNullException.ThrowIfNull(source);
-            if ((uint)length > (uint)source.Length)
-            {
-                throw new ArgumentOutOfRangeException(nameof(length), length, $"the staging buffer holds {source.Length} bytes");
-            }
-
-            // Host memory: the "enqueued" copy completes before returning, so the staging buffer is free at once.
+        // Host memory: the "enqueued" copy completes before returning, so the staging buffer is free at once.
+        protected override void EnqueueCopyFromHostCore(long offset, StagingBuffer source, int length) =>
             CopyFromHost(offset, source.Span[..length]);
+
+        protected override void SynchronizeCore()
+        {
         }
 
-        public void Synchronize() => CheckAlive();
+        protected override void CopyToHostCore(long offset, Span<byte> destination) => _memory.Read(offset, destination);
 
-        public void CopyToHost(long offset, Span<byte> destination)
+        protected override bool TryGetHostSpanCore(long offset, int length, out Span<byte> span)
         {
-            CheckRange(offset, destination.Length);
-
-            // In range of the live block (checked above).
-            new ReadOnlySpan<byte>(_start + offset, destination.Length).CopyTo(destination);
-        }
-
-        public bool TryGetHostSpan(long offset, int length, out Span<byte> span)
-        {
-            CheckRange(offset, length);
             EnsureFaultedIn(offset, length);
 
-            // In range of the live block; valid until Dispose, as the interface documents.
-            span = new Span<byte>(_start + offset, length);
+            // Valid until the buffer is disposed, as IDeviceBuffer documents.
+            span = _memory.GetSpan(offset, length);
             return true;
         }
 
-        public DeviceMemoryKind QueryMemoryKind()
+        protected override DeviceMemoryKind QueryMemoryKindCore() => DeviceMemoryKind.Host;
+
+        protected override void Dispose(bool disposing)
         {
-            CheckAlive();
-            return DeviceMemoryKind.Host;
+            _stopPrefault?.Cancel();
+            _stopPrefault?.Dispose();
+            _memory.Dispose();
         }
 
-        public void Dispose()
+        private static void PrefaultLoop(HostMemoryHandle memory, long length, CancellationToken stop)
         {
-            if (_start == null)
+            for (long offset = 0; offset < length && !stop.IsCancellationRequested; offset += PrefaultStep)
             {
-                return;
+                if (!memory.Populate(offset, Math.Min(PrefaultStep, length - offset), stop))
+                {
+                    return;
+                }
             }
-
-            // The prefaulter must not touch the block once it is freed.
-            _stopPrefault = true;
-            _prefaulter?.Join();
-            byte* start = _start;
-            _start = null;
-            NativeMemory.AlignedFree(start);
-            _owner.OnFreed(Length);
-            LogFreed(_owner._logger, Length, (long)start);
         }
 
         private void EnsureFaultedIn(long offset, int length)
@@ -274,96 +200,19 @@ public sealed partial class HostArenaDestination : ITensorDestination
                 if (Volatile.Read(ref _regionReady[region]) == 0)
                 {
                     long start = region * PrefaultStep;
-                    Populate(start, Math.Min(PrefaultStep, Length - start));
+                    _ = _memory.Populate(start, Math.Min(PrefaultStep, Length - start), CancellationToken.None);
                     Volatile.Write(ref _regionReady[region], 1);
                 }
             }
         }
-
-        private void PrefaultLoop()
-        {
-            for (long offset = 0; offset < Length && !_stopPrefault; offset += PrefaultStep)
-            {
-                Populate(offset, Math.Min(PrefaultStep, Length - offset));
-            }
-        }
-
-        private void Populate(long offset, long length)
-        {
-            // Faulting pages in never changes their contents, so it may race with the loader's writes.
-            if (OperatingSystem.IsLinux() && PosixInterop.Madvise((IntPtr)(_start + offset), (nuint)length, MADV_POPULATE_WRITE) == 0)
-            {
-                return;
-            }
-
-            if (OperatingSystem.IsLinux() && offset == 0 && _owner._logger.IsEnabled(LogLevel.Debug))
-            {
-#pragma warning disable CA1873 // Guarded by IsEnabled just above.
-                LogPopulateFallback(_owner._logger, PosixInterop.Describe(Marshal.GetLastPInvokeError()));
-#pragma warning restore CA1873
-            }
-
-            // Fallback (older kernels, other systems): an atomic add of zero write-faults each page without
-            // changing a byte that a concurrent writer may already have stored.
-            long first = AlignUp(offset, Environment.SystemPageSize);
-            for (long p = first; p + sizeof(int) <= offset + length && !_stopPrefault; p += Environment.SystemPageSize)
-            {
-                Interlocked.Add(ref *(int*)(_start + p), 0);
-            }
-        }
-
-        private void CheckRange(long offset, int length)
-        {
-            CheckAlive();
-            if (offset < 0 || length < 0 || offset > Length - length)
-            {
-                throw new ArgumentOutOfRangeException(nameof(offset), $"[{offset}, +{length}) is outside the {Length}-byte block");
-            }
-        }
-
-        private void CheckAlive() => ObjectDisposedException.ThrowIf(_start == null, this);
-
-        private static long AlignUp(long value, long alignment) => (value + alignment - 1) & ~(alignment - 1);
     }
 
     /// <summary>A host staging buffer: page-aligned native memory.</summary>
-    private sealed unsafe class HostStagingBuffer : IStagingBuffer
+    private sealed class HostStagingBuffer(HostArenaDestination owner, HostMemoryHandle memory) : StagingBuffer(owner, checked((int)memory.Length))
     {
-        private readonly HostArenaDestination _owner;
-        private byte* _start;
+        // The whole buffer; valid until Dispose, as StagingBuffer documents.
+        protected override Span<byte> GetSpanCore() => memory.GetSpan(0, Length);
 
-        public HostStagingBuffer(HostArenaDestination owner, int length)
-        {
-            _owner = owner;
-            Length = length;
-            _start = (byte*)NativeMemory.AlignedAlloc((nuint)length, 4096);
-        }
-
-        public int Length { get; }
-
-        public Span<byte> Span
-        {
-            get
-            {
-                ObjectDisposedException.ThrowIf(_start == null, this);
-
-                // The whole live buffer.
-                return new Span<byte>(_start, Length);
-            }
-        }
-
-        public void WaitForCopies()
-        {
-        }
-
-        public void Dispose()
-        {
-            if (_start != null)
-            {
-                NativeMemory.AlignedFree(_start);
-                _start = null;
-                _owner.OnStagingFreed();
-            }
-        }
+        protected override void Dispose(bool disposing) => memory.Dispose();
     }
 }

@@ -3,9 +3,12 @@ namespace Gguf.Loading;
 /// <summary>
 /// Device memory that a <see cref="ModelLoader"/> fills: a host arena, a GPU, or anything else that can
 /// hold one block of bytes and copy host memory into it. Implementations are thread-safe for calls on
-/// different staging buffers; one staging buffer is used by one thread at a time.
+/// different staging buffers; one staging buffer is used by one thread at a time. Implementations derive from
+/// <see cref="TensorDestination"/>, whose remarks give the contract of <see cref="IDisposable.Dispose"/>: it ends
+/// the use of the destination and of everything it allocated (later calls throw <see cref="ObjectDisposedException"/>),
+/// while each block's memory stays owned by its buffer until that buffer is disposed.
 /// </summary>
-public interface ITensorDestination
+public interface ITensorDestination : IDisposable
 {
     /// <summary>A human name of the device, for messages and summaries (e.g. <c>host</c>, <c>NVIDIA H100 (cuda:0)</c>).</summary>
     string DeviceName { get; }

@@ -109,7 +109,7 @@ public sealed class KvCacheConformanceTests(ProbeFixture fixture) : IClassFixtur
         ModelPlan single = ModelPlan.Create(gguf, new PlanOptions { ContextLength = 64 });
         _ = ModelLoader.Plan(gguf, LoadOptions.Default.TensorAlignment, out long whole);
         Assert.Equal(whole, single.Devices[0].WeightBytes);
-        var destination = new HostArenaDestination();
+        using var destination = new HostArenaDestination();
         using (LoadedModel loaded = new ModelLoader(destination).Load(gguf, cancellationToken: TestContext.Current.CancellationToken))
         {
             Assert.Equal(whole, loaded.Statistics.AllocatedBytes);

@@ -89,7 +89,9 @@ public sealed class ModelPlanTests : IDisposable
         Assert.Contains(plan.Devices[1].Tensors, t => t.Name == "output.weight");
         Assert.Equal(plan.KvLayers.Where(l => l.Device == 1).Sum(l => l.AllocatedBytes), plan.Devices[1].KvBytes);
 
-        var loader = new SplitModelLoader([new HostArenaDestination(), new HostArenaDestination()]);
+        using var first = new HostArenaDestination();
+        using var second = new HostArenaDestination();
+        var loader = new SplitModelLoader([first, second]);
         using SplitLoadedModel loaded = loader.Load(file, plan, cancellationToken: TestContext.Current.CancellationToken);
 
         for (int d = 0; d < 2; d++)

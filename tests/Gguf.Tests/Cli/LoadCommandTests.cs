@@ -124,7 +124,7 @@ public sealed class LoadCommandTests
     [Fact]
     public void Load_CudaWithoutGpu_OneLineExit1()
     {
-        if (GpuDestination.IsCudaAvailable(out _))
+        if (CudaDestination.IsAvailable(out _))
         {
             Assert.Skip("this machine has a CUDA GPU");
         }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Gguf.Testing;
 using Gguf.Tests.Support;
@@ -28,20 +27,11 @@ public sealed partial class ReadmeTests
     public async Task QuickStartSample_RunsOnTheSampleModel()
     {
         // The sample is built with the solution, in the configuration these tests were built in.
-        string configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
-        string dll = Path.Combine(Repo.Root, "samples", "QuickStart", "bin", configuration, "net10.0", "QuickStart.dll");
+        string dll = Path.Combine(Repo.Root, "samples", "QuickStart", "bin", ChildProcess.Configuration, "net10.0", "QuickStart.dll");
         Assert.True(File.Exists(dll), $"{dll} was not built; build the solution (Gguf.slnx) first");
 
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(dll);
-        start.ArgumentList.Add(Repo.SamplePath);
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        string error = await process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
-
-        Assert.True(process.ExitCode == 0, error);
-        string text = await output;
+        (int code, string text, string error) = await ChildProcess.Run("dotnet", [dll, Repo.SamplePath], TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, error);
         Assert.Contains("llama: 21 tensors, GGUF v3", text, StringComparison.Ordinal);
         Assert.Contains("output_norm.weight: 64 floats, 256 bytes", text, StringComparison.Ordinal);
     }

@@ -6,22 +6,16 @@ namespace Gguf.Tests.Loading;
 /// A destination that behaves like a GPU: not host memory, so every byte goes through staging buffers, and
 /// (optionally) enqueued copies that only run when the staging buffer is waited for, as an asynchronous DMA
 /// would. A loader that rewrites a staging buffer before waiting for it produces wrong bytes here. It counts
-/// live allocations, can corrupt a byte, can refuse memory, and can keep nothing (for huge tensors).
+/// live allocations (through its <see cref="TensorDestination"/> base), can corrupt a byte, can refuse memory,
+/// and can keep nothing (for huge tensors).
 /// </summary>
-public sealed class FakeDevice : ITensorDestination
+public sealed class FakeDevice(long capacity = 1L << 40) : TensorDestination
 {
     private readonly object _gate = new();
     private readonly List<Staging> _stagings = [];
-    private int _liveBuffers;
-    private int _liveStaging;
-    private long _allocated;
+    private long _copied;
 
-    public FakeDevice(long capacity = 1L << 40)
-    {
-        Capacity = capacity;
-    }
-
-    public long Capacity { get; }
+    public long Capacity { get; } = capacity;
 
     /// <summary>Run enqueued copies only when the staging buffer is waited for (or the buffer synchronized).</summary>
     public bool DeferCopies { get; init; } = true;
@@ -32,15 +26,13 @@ public sealed class FakeDevice : ITensorDestination
     /// <summary>Flip the byte that lands at this device offset.</summary>
     public long? CorruptOffset { get; init; }
 
-    /// <summary>Throw from <see cref="Allocate"/> as a driver out of memory would, though the fit check passed.</summary>
+    /// <summary>Throw from <see cref="AllocateCore"/> as a driver out of memory would, though the fit check passed.</summary>
     public bool FailAllocation { get; init; }
 
     /// <summary>Called with every copy as it lands: device offset and bytes.</summary>
     public Action<long, ReadOnlyMemory<byte>>? OnCopy { get; init; }
 
-    public int LiveBuffers => Volatile.Read(ref _liveBuffers);
-
-    public int LiveStaging => Volatile.Read(ref _liveStaging);
+    public int LiveStaging => LiveStagingBuffers;
 
     public int AllocateCalls { get; private set; }
 
@@ -50,35 +42,29 @@ public sealed class FakeDevice : ITensorDestination
 
     public long BytesCopied => Interlocked.Read(ref _copied);
 
-    private long _copied;
+    public override string DeviceName => "fake-gpu:0";
 
-    public string DeviceName => "fake-gpu:0";
+    public override bool IsHostMemory => false;
 
-    public bool IsHostMemory => false;
+    public override DeviceMemoryKind ExpectedMemoryKind => DeviceMemoryKind.Device;
 
-    public DeviceMemoryKind ExpectedMemoryKind => DeviceMemoryKind.Device;
+    public override long TotalBytes => Capacity;
 
-    public long TotalBytes => Capacity;
+    public override long AvailableBytes => Capacity - AllocatedBytes;
 
-    public long AvailableBytes => Capacity - Interlocked.Read(ref _allocated);
-
-    public int Alignment => 256;
-
-    public IDeviceBuffer Allocate(long length)
+    protected override DeviceBuffer AllocateCore(long length)
     {
         AllocateCalls++;
         LastAllocationLength = length;
-        if (FailAllocation || length > AvailableBytes)
+        if (FailAllocation)
         {
             throw new InsufficientDeviceMemoryException(length, AvailableBytes, DeviceName);
         }
 
-        Interlocked.Add(ref _allocated, length);
-        Interlocked.Increment(ref _liveBuffers);
         return new Buffer(this, length);
     }
 
-    public IStagingBuffer AllocateStaging(int length)
+    protected override StagingBuffer AllocateStagingCore(int length)
     {
         var staging = new Staging(this, length);
         lock (_gate)
@@ -86,7 +72,6 @@ public sealed class FakeDevice : ITensorDestination
             _stagings.Add(staging);
         }
 
-        Interlocked.Increment(ref _liveStaging);
         return staging;
     }
 
@@ -100,19 +85,14 @@ public sealed class FakeDevice : ITensorDestination
 
         foreach (Staging s in all)
         {
-            s.WaitForCopies();
+            s.RunPending();
         }
     }
 
-    private sealed class Staging(FakeDevice owner, int length) : IStagingBuffer
+    private sealed class Staging(FakeDevice owner, int length) : StagingBuffer(owner, length)
     {
         private readonly byte[] _data = new byte[length];
         private readonly List<Action> _pending = [];
-        private bool _disposed;
-
-        public int Length => length;
-
-        public Span<byte> Span => _disposed ? throw new ObjectDisposedException(nameof(Staging)) : _data;
 
         public byte[] Data => _data;
 
@@ -124,7 +104,7 @@ public sealed class FakeDevice : ITensorDestination
             }
         }
 
-        public void WaitForCopies()
+        public void RunPending()
         {
             Action[] pending;
             lock (_pending)
@@ -139,13 +119,12 @@ public sealed class FakeDevice : ITensorDestination
             }
         }
 
-        public void Dispose()
-        {
-            if (_disposed)
-            {
-                return;
-            }
+        protected override Span<byte> GetSpanCore() => _data;
 
+        protected override void WaitForCopiesCore() => RunPending();
+
+        protected override void Dispose(bool disposing)
+        {
             lock (_pending)
             {
                 if (_pending.Count > 0)
@@ -154,34 +133,22 @@ public sealed class FakeDevice : ITensorDestination
                 }
             }
 
-            _disposed = true;
             lock (owner._gate)
             {
                 owner._stagings.Remove(this);
             }
-
-            Interlocked.Decrement(ref owner._liveStaging);
         }
     }
 
-    private sealed class Buffer(FakeDevice owner, long length) : IDeviceBuffer
+    private sealed class Buffer(FakeDevice owner, long length) : DeviceBuffer(owner, length)
     {
         private readonly byte[]? _memory = owner.Store ? new byte[length] : null;
-        private bool _disposed;
 
-        public long Length => length;
+        protected override void CopyFromHostCore(long offset, ReadOnlySpan<byte> source) => Land(offset, source.ToArray());
 
-        public void CopyFromHost(long offset, ReadOnlySpan<byte> source) => Land(offset, source.ToArray());
-
-        public void EnqueueCopyFromHost(long offset, IStagingBuffer source, int count)
+        protected override void EnqueueCopyFromHostCore(long offset, StagingBuffer source, int count)
         {
-            CheckAlive();
             var staging = (Staging)source;
-            if (offset < 0 || offset + count > length)
-            {
-                throw new ArgumentOutOfRangeException(nameof(offset));
-            }
-
             lock (owner._gate)
             {
                 owner.MaxCopyLength = Math.Max(owner.MaxCopyLength, count);
@@ -198,39 +165,20 @@ public sealed class FakeDevice : ITensorDestination
             }
         }
 
-        public void Synchronize()
-        {
-            CheckAlive();
-            owner.RunAllPending();
-        }
+        protected override void SynchronizeCore() => owner.RunAllPending();
 
-        public void CopyToHost(long offset, Span<byte> destination)
-        {
-            CheckAlive();
+        protected override void CopyToHostCore(long offset, Span<byte> destination) =>
             _memory.AsSpan(checked((int)offset), destination.Length).CopyTo(destination);
-        }
 
-        public bool TryGetHostSpan(long offset, int count, out Span<byte> span)
+        protected override DeviceMemoryKind QueryMemoryKindCore() => DeviceMemoryKind.Device;
+
+        protected override void Dispose(bool disposing)
         {
-            span = default;
-            return false;
-        }
-
-        public DeviceMemoryKind QueryMemoryKind() => DeviceMemoryKind.Device;
-
-        public void Dispose()
-        {
-            if (!_disposed)
-            {
-                _disposed = true;
-                Interlocked.Add(ref owner._allocated, -length);
-                Interlocked.Decrement(ref owner._liveBuffers);
-            }
         }
 
         private void Land(long offset, ReadOnlyMemory<byte> bytes)
         {
-            CheckAlive();
+            ThrowIfDisposed();
             Interlocked.Add(ref owner._copied, bytes.Length);
             owner.OnCopy?.Invoke(offset, bytes);
             if (_memory is not null)
@@ -242,8 +190,6 @@ public sealed class FakeDevice : ITensorDestination
                 }
             }
         }
-
-        private void CheckAlive() => ObjectDisposedException.ThrowIf(_disposed, this);
     }
 }
 

@@ -13,7 +13,7 @@ public sealed class HostArenaDestinationTests
     [InlineData(ArenaPrefault.Background, false)]
     public void Allocate_AlignedAndWritable(ArenaPrefault prefault, bool hugePages)
     {
-        var arena = new HostArenaDestination(new HostArenaOptions { Prefault = prefault, HugePages = hugePages });
+        using var arena = new HostArenaDestination(new HostArenaOptions { Prefault = prefault, HugePages = hugePages });
         foreach (long length in new long[] { 1, 255, 4097, (3L << 20) + 17, 20L << 20 })
         {
             using IDeviceBuffer buffer = arena.Allocate(length);
@@ -43,7 +43,7 @@ public sealed class HostArenaDestinationTests
     [Fact]
     public void Allocate_OverCapacity_ThrowsWithBytesAndDevice()
     {
-        var arena = new HostArenaDestination(new HostArenaOptions { CapacityBytes = 10_000 });
+        using var arena = new HostArenaDestination(new HostArenaOptions { CapacityBytes = 10_000 });
         using IDeviceBuffer first = arena.Allocate(6_000);
         Assert.Equal(4_000, arena.AvailableBytes);
 
@@ -58,7 +58,7 @@ public sealed class HostArenaDestinationTests
     [Fact]
     public void Dispose_WhileBackgroundPrefaultRuns_IsSafeAndFrees()
     {
-        var arena = new HostArenaDestination(new HostArenaOptions { Prefault = ArenaPrefault.Background });
+        using var arena = new HostArenaDestination(new HostArenaOptions { Prefault = ArenaPrefault.Background });
         for (int i = 0; i < 3; i++)
         {
             IDeviceBuffer buffer = arena.Allocate(48L << 20);
@@ -74,7 +74,7 @@ public sealed class HostArenaDestinationTests
     [Fact]
     public void CopyOutsideBlock_Throws()
     {
-        var arena = new HostArenaDestination();
+        using var arena = new HostArenaDestination();
         using IDeviceBuffer buffer = arena.Allocate(100);
 
         Assert.Throws<ArgumentOutOfRangeException>(() => buffer.CopyFromHost(90, new byte[11]));
@@ -85,7 +85,7 @@ public sealed class HostArenaDestinationTests
     [Fact]
     public void Staging_EnqueuedCopyLandsAndBuffersAreCounted()
     {
-        var arena = new HostArenaDestination();
+        using var arena = new HostArenaDestination();
         using IDeviceBuffer buffer = arena.Allocate(4096);
         using (IStagingBuffer staging = arena.AllocateStaging(1024))
         {
@@ -106,7 +106,7 @@ public sealed class HostArenaDestinationTests
     [Fact]
     public void Reports_DeviceAndMemory()
     {
-        var arena = new HostArenaDestination();
+        using var arena = new HostArenaDestination();
 
         Assert.Equal("host", arena.DeviceName);
         Assert.True(arena.IsHostMemory);
@@ -123,7 +123,7 @@ public sealed class LoadedModelTests
     {
         using var dir = new TempDirectory();
         TestModel model = TestModels.Write(dir.File("m.gguf"));
-        var arena = new HostArenaDestination();
+        using var arena = new HostArenaDestination();
         LoadedModel loaded;
         using (var gguf = Gguf.Model.GgufFile.Open(model.Path))
         {

@@ -60,7 +60,7 @@ public sealed class ModelLoaderLayoutTests
     [Fact]
     public void Options_OutOfRange_Throw()
     {
-        var arena = new HostArenaDestination();
+        using var arena = new HostArenaDestination();
         Assert.Throws<ArgumentOutOfRangeException>(() => new ModelLoader(arena, new LoadOptions { ChunkSize = 100 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new ModelLoader(arena, new LoadOptions { RingSize = 1 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new ModelLoader(arena, new LoadOptions { Readers = -1 }));
@@ -83,7 +83,7 @@ public sealed class ModelLoaderContentTests
         using var dir = new TempDirectory();
         TestModel model = TestModels.Write(dir.File("m.gguf"));
         using GgufFile gguf = GgufFile.Open(model.Path);
-        var arena = new HostArenaDestination();
+        using var arena = new HostArenaDestination();
 
         using LoadedModel loaded = new ModelLoader(arena, new LoadOptions { Mode = mode, ChunkSize = chunkSize, Readers = readers }).Load(gguf, null, TestContext.Current.CancellationToken);
 
@@ -123,7 +123,7 @@ public sealed class ModelLoaderContentTests
         using var dir = new TempDirectory();
         TestModel model = TestModels.Write(dir.File("m.gguf"));
         using GgufFile gguf = GgufFile.Open(model.Path);
-        var arena = new HostArenaDestination();
+        using var arena = new HostArenaDestination();
 
         using LoadedModel loaded = new ModelLoader(arena, new LoadOptions { DirectHostWrites = false, ChunkSize = 8192 }).Load(gguf, null, TestContext.Current.CancellationToken);
 
@@ -141,7 +141,8 @@ public sealed class ModelLoaderContentTests
         using GgufFile gguf = GgufFile.Open(path);
         var progress = new RecordingProgress();
 
-        using LoadedModel loaded = new ModelLoader(new HostArenaDestination(), new LoadOptions { Verify = true }).Load(gguf, progress, TestContext.Current.CancellationToken);
+        using var arena = new HostArenaDestination();
+        using LoadedModel loaded = new ModelLoader(arena, new LoadOptions { Verify = true }).Load(gguf, progress, TestContext.Current.CancellationToken);
 
         Assert.Empty(loaded.Tensors);
         Assert.Equal(0, loaded.Buffer.Length);
@@ -154,9 +155,10 @@ public sealed class ModelLoaderContentTests
         using var dir = new TempDirectory();
         TestModel model = TestModels.Write(dir.File("m.gguf"));
         LoadedModel loaded;
+        using var arena = new HostArenaDestination();
         using (GgufFile gguf = GgufFile.Open(model.Path))
         {
-            loaded = new ModelLoader(new HostArenaDestination()).Load(gguf, null, TestContext.Current.CancellationToken);
+            loaded = new ModelLoader(arena).Load(gguf, null, TestContext.Current.CancellationToken);
         }
 
         using (loaded)
@@ -207,7 +209,8 @@ public sealed class ModelLoaderProgressTests
         using GgufFile gguf = GgufFile.Open(model.Path);
         var progress = new RecordingProgress();
 
-        using LoadedModel loaded = new ModelLoader(new HostArenaDestination(), new LoadOptions { ChunkSize = 4096, ProgressInterval = TimeSpan.FromHours(1) }).Load(gguf, progress, TestContext.Current.CancellationToken);
+        using var arena = new HostArenaDestination();
+        using LoadedModel loaded = new ModelLoader(arena, new LoadOptions { ChunkSize = 4096, ProgressInterval = TimeSpan.FromHours(1) }).Load(gguf, progress, TestContext.Current.CancellationToken);
 
         Assert.Equal(2, progress.Reports.Count);
         Assert.Equal(0, progress.Reports[0].BytesDone);
@@ -250,7 +253,7 @@ public sealed class ModelLoaderCancellationTests
         using var dir = new TempDirectory();
         TestModel model = TestModels.Write(dir.File("m.gguf"));
         using GgufFile gguf = GgufFile.Open(model.Path);
-        var arena = new HostArenaDestination();
+        using var arena = new HostArenaDestination();
         using var cts = new CancellationTokenSource();
         var progress = new RecordingProgress(p =>
         {
@@ -311,7 +314,7 @@ public sealed class ModelLoaderFitTests
         using var dir = new TempDirectory();
         TestModel model = TestModels.Write(dir.File("m.gguf"));
         using GgufFile gguf = GgufFile.Open(model.Path);
-        var arena = new HostArenaDestination(new HostArenaOptions { CapacityBytes = 4096 });
+        using var arena = new HostArenaDestination(new HostArenaOptions { CapacityBytes = 4096 });
 
         InsufficientDeviceMemoryException e = Assert.Throws<InsufficientDeviceMemoryException>(() => new ModelLoader(arena).Load(gguf, null, TestContext.Current.CancellationToken));
 
@@ -364,7 +367,7 @@ public sealed class ModelLoaderFileChangeTests
         TestModel model = TestModels.Write(dir.File("m.gguf"));
         using GgufFile gguf = GgufFile.Open(model.Path);
         long cut = gguf.Tensors[2].AbsoluteOffset + 10;
-        var arena = new HostArenaDestination();
+        using var arena = new HostArenaDestination();
 
         // The first report comes after the pre-load checks and before the first read.
         var progress = new RecordingProgress(p =>
@@ -404,7 +407,7 @@ public sealed class ModelLoaderVerificationTests
         using var dir = new TempDirectory();
         TestModel model = TestModels.Write(dir.File("m.gguf"));
         using GgufFile gguf = GgufFile.Open(model.Path);
-        ITensorDestination destination = staged ? new FakeDevice() : new HostArenaDestination();
+        using ITensorDestination destination = staged ? new FakeDevice() : new HostArenaDestination();
 
         using LoadedModel loaded = new ModelLoader(destination, new LoadOptions { Mode = mode, ChunkSize = 4099, Verify = true, Readers = 2 }).Load(gguf, null, TestContext.Current.CancellationToken);
 
@@ -503,7 +506,8 @@ public sealed class ModelLoaderMemoryTests
         using GgufFile gguf = GgufFile.Open(model.Path);
         long before = ProcessMemory.CurrentRssBytes!.Value;
 
-        using LoadedModel loaded = new ModelLoader(new HostArenaDestination(), new LoadOptions { Mode = LoadMode.Mmap, ProgressInterval = TimeSpan.Zero }).Load(gguf, null, TestContext.Current.CancellationToken);
+        using var arena = new HostArenaDestination();
+        using LoadedModel loaded = new ModelLoader(arena, new LoadOptions { Mode = LoadMode.Mmap, ProgressInterval = TimeSpan.Zero }).Load(gguf, null, TestContext.Current.CancellationToken);
 
         LoadStatistics stats = loaded.Statistics;
         Assert.NotNull(stats.PeakRssBytes);
@@ -521,7 +525,8 @@ public sealed class ModelLoaderMemoryTests
         TestModel model = TestModels.WriteSized(dir.File("m.gguf"), 16L << 20);
         using GgufFile gguf = GgufFile.Open(model.Path);
 
-        using LoadedModel loaded = new ModelLoader(new HostArenaDestination(), new LoadOptions { Mode = LoadMode.Mmap, ReleaseConsumedRanges = false }).Load(gguf, null, TestContext.Current.CancellationToken);
+        using var arena = new HostArenaDestination();
+        using LoadedModel loaded = new ModelLoader(arena, new LoadOptions { Mode = LoadMode.Mmap, ReleaseConsumedRanges = false }).Load(gguf, null, TestContext.Current.CancellationToken);
 
         Assert.True(loaded.Statistics.MappingResidentBytes >= 8L << 20, $"only {loaded.Statistics.MappingResidentBytes} bytes resident: the control is not measuring anything");
     }

@@ -70,7 +70,8 @@ public sealed class ZeroElementTensorTests : IDisposable
     public void Load_ZeroElementTensors_ArePlacedAndVerified()
     {
         using GgufFile file = GgufFile.Open(WriteModel());
-        var loader = new ModelLoader(new HostArenaDestination(), new LoadOptions { Verify = true, ChunkSize = 4096 });
+        using var arena = new HostArenaDestination();
+        var loader = new ModelLoader(arena, new LoadOptions { Verify = true, ChunkSize = 4096 });
         using LoadedModel loaded = loader.Load(file, progress: null, TestContext.Current.CancellationToken);
 
         Assert.Equal(5, loaded.Tensors.Count);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Xml.Linq;
 using Gguf.Testing;
@@ -10,14 +9,14 @@ namespace Gguf.Tests.Packaging;
 /// The NuGet packages, packed from this build: metadata, readme, licence, symbols, both target frameworks; and the
 /// <c>gguf</c> tool installed from the local folder into a temporary tool path, where it verifies the sample.
 /// </summary>
+[Collection(nameof(DotnetSdkCollection))]
 public sealed class PackageTests : IDisposable
 {
     private readonly TempDirectory _temp = new();
 
     public void Dispose() => _temp.Dispose();
 
-    /// <summary>The configuration these tests were built in; the packages are packed from the same build.</summary>
-    private static string Configuration => new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
+    private static string Configuration => ChildProcess.Configuration;
 
     [Fact]
     public async Task Pack_EveryShippedProject_HasMetadataReadmeLicenceAndSymbols()
@@ -86,27 +85,8 @@ public sealed class PackageTests : IDisposable
         return name.Length > project.Length + 1 && char.IsAsciiDigit(name[project.Length + 1]);
     }
 
-    private static async Task Dotnet(params string[] arguments)
-    {
-        (int code, string output, string error) = await Run("dotnet", arguments);
-        Assert.True(code == 0, $"dotnet {string.Join(' ', arguments)} failed ({code}):\n{output}\n{error}");
-    }
+    private static Task Dotnet(params string[] arguments) => ChildProcess.Dotnet(arguments);
 
-    private static async Task<(int Code, string Output, string Error)> Run(string program, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repo.Root };
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // The packing runs inside a test run: keep it from sharing build servers with the outer build.
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        Task<string> error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(5), TestContext.Current.CancellationToken);
-        return (process.ExitCode, await output, await error);
-    }
+    private static Task<(int Code, string Output, string Error)> Run(string program, params string[] arguments) =>
+        ChildProcess.Run(program, arguments, TimeSpan.FromMinutes(5));
 }

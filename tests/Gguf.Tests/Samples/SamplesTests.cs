@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using Gguf.Model;
 using Gguf.Quantization;
 using Gguf.Testing;
+using Gguf.Tests.Support;
 using Gguf.Tokenization;
 
 namespace Gguf.Tests.Samples;
@@ -10,13 +10,14 @@ namespace Gguf.Tests.Samples;
 /// The examples in samples/Gguf.Samples run on the sample model and print what the library computes in process; the
 /// same program published as Native AOT (warnings as errors) prints exactly what the JIT-compiled one prints.
 /// </summary>
+[Collection(nameof(DotnetSdkCollection))]
 public sealed class SamplesTests : IDisposable
 {
     private readonly TempDirectory _temp = new();
 
     public void Dispose() => _temp.Dispose();
 
-    private static string Configuration => new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
+    private static string Configuration => ChildProcess.Configuration;
 
     private static string SamplesDll => Path.Combine(Repo.Root, "samples", "Gguf.Samples", "bin", Configuration, "net10.0", "Gguf.Samples.dll");
 
@@ -70,8 +71,8 @@ public sealed class SamplesTests : IDisposable
     [Fact]
     public async Task NativeAot_PublishesWithoutWarningsAndPrintsWhatTheJitPrints()
     {
-        string? compiler = new[] { "clang", "gcc" }.FirstOrDefault(OnPath);
-        Assert.SkipWhen(!OperatingSystem.IsLinux() || compiler is null, "Native AOT needs a C toolchain (clang or gcc) on Linux; .ci/run installs clang");
+        string? compiler = ChildProcess.NativeAotCompiler;
+        Assert.SkipWhen(compiler is null, "Native AOT needs a C toolchain (clang or gcc) on Linux; .ci/run installs clang");
 
         string output = _temp.File("aot");
         string project = Path.Combine(Repo.Root, "samples", "Gguf.Samples", "Gguf.Samples.csproj");
@@ -93,9 +94,6 @@ public sealed class SamplesTests : IDisposable
     private static string WithoutTimings(string output) =>
         string.Join('\n', output.Split('\n').Select(line => line.Contains(" ms, verified", StringComparison.Ordinal) ? line[..line.IndexOf(" in ", StringComparison.Ordinal)] : line));
 
-    private static bool OnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Any(dir => File.Exists(Path.Combine(dir, program)));
-
     private static async Task<string> RunSample(params string[] arguments)
     {
         Assert.True(File.Exists(SamplesDll), $"{SamplesDll} was not built; build the solution (Gguf.slnx) first");
@@ -104,20 +102,6 @@ public sealed class SamplesTests : IDisposable
         return output;
     }
 
-    private static async Task<(int Code, string Output, string Error)> Run(string program, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repo.Root };
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        Task<string> error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(8), TestContext.Current.CancellationToken);
-        return (process.ExitCode, await output, await error);
-    }
+    private static Task<(int Code, string Output, string Error)> Run(string program, params string[] arguments) =>
+        ChildProcess.Run(program, arguments, TimeSpan.FromMinutes(8));
 }

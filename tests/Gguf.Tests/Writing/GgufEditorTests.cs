@@ -438,9 +438,16 @@ public sealed class GgufEditorTests : IDisposable
         string alive = _temp.Write($".m.gguf.gguf-edit-1-0123456789abcdef.tmp", [1]); // pid 1 runs
         string fresh = _temp.Write($".m.gguf.gguf-edit-{dead}-fedcba9876543210.tmp", [1]);
         DateTime old = DateTime.UtcNow.AddHours(-1);
-        foreach (string f in new[] { stale, otherTarget, notOurs, alive })
+        foreach (string f in new[] { stale, otherTarget, notOurs })
         {
             File.SetLastWriteTimeUtc(f, old);
+        }
+
+        // Written by pid 1 while it ran: after it started (on a machine booted minutes ago an hour-old file would be
+        // from an earlier pid 1, a reused id) and before this process started.
+        using (var init = System.Diagnostics.Process.GetProcessById(1))
+        {
+            File.SetLastWriteTimeUtc(alive, init.StartTime.ToUniversalTime().AddSeconds(1));
         }
 
         File.SetLastWriteTimeUtc(fresh, DateTime.UtcNow.AddHours(1)); // written after this process started
