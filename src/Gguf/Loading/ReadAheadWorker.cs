@@ -127,9 +127,9 @@ internal sealed partial class ReadAheadWorker : IDisposable
                 next = end;
             }
         }
-        catch (Exception e) when (e is ObjectDisposedException or IOException or InvalidOperationException or ArgumentException)
+        catch (Exception e)
         {
-            // Only hints were lost: the readers do the same work themselves.
+            // Only hints were lost: the readers do the same work themselves. Nothing may escape this thread (it would end the process).
             LogStopped(_logger, e, _file.Path);
         }
     }
