@@ -21,10 +21,11 @@ internal static class BenchLoadCommand
         var runs = new Option<int>("--runs") { Description = "Runs of each measurement; medians are reported.", DefaultValueFactory = _ => 5 };
         var create = new Option<string?>("--create-size") { Description = "If FILE does not exist, first write a synthetic llama-shaped model of about this size there (e.g. 2GiB)." };
         var variants = new Option<bool>("--variants") { Description = "Also measure the host arena without huge pages or pre-faulting, with other pre-faulting, through the staging ring, and with one reader (GPU: reader and chunk variants)." };
+        var cold = new Option<bool>("--cold") { Description = "Also measure cold loads: the file evicted from the page cache before each, against one O_DIRECT read of the whole file (Linux)." };
         var only = new Option<string?>("--only") { Description = "Measure only these modes (comma-separated names as the report prints them).", Hidden = true };
         var command = new Command("load", "Benchmark loading to device memory against naive read(), reused-buffer read() and memcpy, in one process.")
         {
-            file, json, device, chunkSize, runs, create, variants, only,
+            file, json, device, chunkSize, runs, create, variants, cold, only,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(CliErrors.Guard(console, () =>
         {
@@ -39,7 +40,7 @@ internal static class BenchLoadCommand
             using var signals = new SignalCancellation(cancellationToken);
             int runCount = Math.Max(1, parse.GetValue(runs));
             string[]? onlyModes = parse.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            LoadBenchmarkResult result = LoadBenchmark.Run(path, parse.GetValue(device)!, parse.GetValue(chunkSize), runCount, parse.GetValue(variants), onlyModes, console, signals.Token);
+            LoadBenchmarkResult result = LoadBenchmark.Run(path, parse.GetValue(device)!, parse.GetValue(chunkSize), runCount, parse.GetValue(variants), parse.GetValue(cold), onlyModes, console, signals.Token);
             if (parse.GetValue(json))
             {
                 LoadBenchmarkReport.WriteJson(console, result);

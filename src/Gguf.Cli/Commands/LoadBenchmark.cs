@@ -25,6 +25,12 @@ internal sealed class LoadBenchmarkResult
     public double? PinnedCopy { get; set; }
     public long? PeakRss { get; set; }
     public long? MappingResident { get; set; }
+    public bool Cold { get; init; }
+    public double? ColdLoad { get; set; }
+    public double? DirectRead { get; set; }
+    public string? ColdMode { get; set; }
+    public double? ColdResidentAfterEviction { get; set; }
+    public double? ModeRatio(string name, string baseline) => Modes.TryGetValue(name, out double a) && Modes.TryGetValue(baseline, out double b) && b > 0 ? a / b : null;
     public string Best => Modes.Where(m => !m.Key.Contains('/', StringComparison.Ordinal)).MaxBy(m => m.Value).Key ?? BestAny;
     public string BestAny => Modes.MaxBy(m => m.Value).Key;
 }
@@ -37,7 +43,7 @@ internal static class LoadBenchmark
 {
     private const int ReusedBufferSize = 1 << 20;
 
-    public static LoadBenchmarkResult Run(string path, string deviceText, int chunkSize, int runs, bool variants, string[]? only, CliConsole console, CancellationToken cancellationToken)
+    public static LoadBenchmarkResult Run(string path, string deviceText, int chunkSize, int runs, bool variants, bool cold, string[]? only, CliConsole console, CancellationToken cancellationToken)
     {
         using GgufFile gguf = GgufFile.Open(path);
         ITensorDestination destination = LoadCommand.OpenDevice(deviceText, console);
@@ -49,6 +55,7 @@ internal static class LoadBenchmark
             {
                 ("mmap", destination, new LoadOptions { Mode = LoadMode.Mmap, ChunkSize = chunkSize, PeakMemory = PeakMemoryTracking.HighWaterMark }),
                 ("read", destination, new LoadOptions { Mode = LoadMode.Read, ChunkSize = chunkSize, PeakMemory = PeakMemoryTracking.HighWaterMark }),
+                ("direct", destination, new LoadOptions { Mode = LoadMode.Direct, ChunkSize = chunkSize, PeakMemory = PeakMemoryTracking.HighWaterMark }),
             };
             if (variants && destination is HostArenaDestination)
             {
@@ -68,6 +75,16 @@ internal static class LoadBenchmark
                 primary.Add(("read/staged", destination, read with { DirectHostWrites = false }));
                 primary.Add(("read/1-reader", destination, read with { Readers = 1 }));
                 primary.Add(("mmap/1-reader", destination, primary[0].Options with { Readers = 1 }));
+                primary.Add(("read/no-read-ahead", destination, read with { ReadAhead = ReadAheadMode.Off }));
+                primary.Add(("mmap/no-read-ahead", destination, primary[0].Options with { ReadAhead = ReadAheadMode.Off }));
+                primary.Add(("mmap/populate-in-reader", destination, primary[0].Options with { ReadAhead = ReadAheadMode.InReader }));
+                primary.Add(("mmap/no-release", destination, primary[0].Options with { ReleaseConsumedRanges = false }));
+                LoadOptions direct = primary[2].Options;
+                primary.Add(("direct/1-reader", destination, direct with { Readers = 1 }));
+                primary.Add(("direct/8-readers", destination, direct with { Readers = 8 }));
+                primary.Add(("direct/4MiB-chunks", destination, direct with { ChunkSize = 4 << 20 }));
+                primary.Add(("direct/no-read-ahead", destination, direct with { ReadAhead = ReadAheadMode.Off }));
+                primary.Add(("direct/upfront-prefault", upfront, direct));
             }
 
             if (variants && destination is not HostArenaDestination)
@@ -104,6 +121,7 @@ internal static class LoadBenchmark
                 ChunkSize = chunkSize,
                 Runs = runs,
                 Readers = LoadOptions.DefaultReaders,
+                Cold = cold,
             };
 
             using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
@@ -118,6 +136,8 @@ internal static class LoadBenchmark
                 result.FirstLoad = first.Statistics.GigabytesPerSecond;
             }
 
+            var coldLoads = new List<double>();
+            var directReads = new List<double>();
             var naive = new List<double>();
             var reused = new List<double>();
             var modes = primary.ToDictionary(p => p.Name, _ => new List<double>());
@@ -148,9 +168,20 @@ internal static class LoadBenchmark
                         result.MappingResident = Max(result.MappingResident, model.Statistics.MappingResidentBytes);
                     }
                 }
+
+                if (cold)
+                {
+                    MeasureCold(gguf, handle, destination, chunkSize, result, directReads, coldLoads, cancellationToken);
+                }
             }
 
             result.NaiveRead = Statistics.Median([.. naive]);
+            if (cold)
+            {
+                result.ColdLoad = Statistics.Median([.. coldLoads]);
+                result.DirectRead = directReads.Count > 0 ? Statistics.Median([.. directReads]) : null;
+            }
+
             result.ReadReused = Statistics.Median([.. reused]);
             foreach ((string name, List<double> values) in modes)
             {
@@ -237,5 +268,60 @@ internal static class LoadBenchmark
         }
 
         return Statistics.Median([.. results]);
+    }
+
+    /// <summary>
+    /// One run of <c>--cold</c>: the file evicted from the page cache (and checked with mincore) before each of the
+    /// baseline — one O_DIRECT sequential read of the whole file through a reused aligned buffer, what the disk
+    /// gives — and an <c>auto</c> load; then the cache is warmed again for the next run's warm measurements.
+    /// </summary>
+    private static void MeasureCold(GgufFile gguf, SafeFileHandle handle, ITensorDestination destination, int chunkSize, LoadBenchmarkResult result, List<double> directReads, List<double> coldLoads, CancellationToken cancellationToken)
+    {
+        Evict(gguf, result);
+        using (SafeFileHandle? direct = DirectIo.TryOpen(gguf, simulateRefusal: false, out _))
+        {
+            if (direct is not null)
+            {
+                directReads.Add(DirectRead(direct, gguf.FileSize));
+            }
+        }
+
+        Evict(gguf, result);
+        var options = new LoadOptions { Mode = LoadMode.Auto, ChunkSize = chunkSize, PeakMemory = PeakMemoryTracking.HighWaterMark };
+        using (LoadedModel model = new ModelLoader(destination, options).Load(gguf, null, cancellationToken))
+        {
+            coldLoads.Add(model.Statistics.GigabytesPerSecond);
+            result.ColdMode = model.Statistics.Mode.ToString().ToLowerInvariant();
+        }
+
+        _ = ReadReused(handle, gguf.FileSize);
+    }
+
+    private static void Evict(GgufFile gguf, LoadBenchmarkResult result)
+    {
+        double? left = DirectIo.EvictFromPageCache(gguf);
+        if (left is double fraction)
+        {
+            result.ColdResidentAfterEviction = Math.Max(result.ColdResidentAfterEviction ?? 0, fraction);
+        }
+    }
+
+    /// <summary>Baseline of <c>--cold</c>: O_DIRECT reads of the whole file, in order, through one reused aligned 1 MiB buffer.</summary>
+    private static double DirectRead(SafeFileHandle direct, long length)
+    {
+        var buffer = new AlignedBuffer(ReusedBufferSize, DirectChunkReader.Alignment);
+        long start = Stopwatch.GetTimestamp();
+        for (long done = 0; done < length;)
+        {
+            int read = RandomAccess.Read(direct, buffer.Span, done);
+            if (read <= 0)
+            {
+                throw new IOException("the file got shorter during the benchmark");
+            }
+
+            done += read;
+        }
+
+        return length / Stopwatch.GetElapsedTime(start).TotalSeconds / 1e9;
     }
 }

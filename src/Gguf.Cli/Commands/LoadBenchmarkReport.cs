@@ -42,6 +42,21 @@ internal static class LoadBenchmarkReport
                 writer.WriteNumber("ratio_any_vs_pinned_copy", Math.Round(r.Modes[r.BestAny] / pinned, 3));
             }
 
+            WriteNullable(writer, "ratio_mmap_vs_read", r.ModeRatio("mmap", "read"));
+            WriteNullable(writer, "ratio_read_vs_read_reused", r.Modes.TryGetValue("read", out double read) ? read / r.ReadReused : null);
+            WriteNullable(writer, "cold_gb_per_s", r.ColdLoad);
+            if (r.ColdMode is null)
+            {
+                writer.WriteNull("cold_mode");
+            }
+            else
+            {
+                writer.WriteString("cold_mode", r.ColdMode);
+            }
+
+            WriteNullable(writer, "direct_read_gb_per_s", r.DirectRead);
+            WriteNullable(writer, "ratio_cold_vs_direct_read", r.ColdLoad / r.DirectRead);
+            WriteNullable(writer, "cold_resident_fraction_after_eviction", r.ColdResidentAfterEviction);
             writer.WriteNumber("destination_bytes", r.DestinationBytes);
             LoadReport.WriteNullable(writer, "peak_rss_bytes", r.PeakRss);
             LoadReport.WriteNullable(writer, "peak_rss_over_destination_bytes", r.PeakRss - r.DestinationBytes);
@@ -72,9 +87,40 @@ internal static class LoadBenchmarkReport
             o.WriteLine($"best/pinned:   {r.Modes[r.Best] / pinned:F2}x ({r.Best}); {r.Modes[r.BestAny] / pinned:F2}x ({r.BestAny})");
         }
 
+        if (r.ModeRatio("mmap", "read") is double mmapVsRead)
+        {
+            o.WriteLine($"mmap/read:     {mmapVsRead:F2}x");
+        }
+
+        if (r.Modes.TryGetValue("read", out double warm))
+        {
+            o.WriteLine($"read/reused:   {warm / r.ReadReused:F2}x");
+        }
+
+        if (r.Cold)
+        {
+            o.WriteLine($"cold:          {Number(r.ColdLoad)} GB/s ({r.ColdMode ?? "?"}; file evicted before each load, at most {(r.ColdResidentAfterEviction ?? 0) * 100:F1} % still cached)");
+            o.WriteLine($"direct_read:   {Number(r.DirectRead)} GB/s   (O_DIRECT through one aligned 1 MiB buffer: the disk)");
+            o.WriteLine($"cold/direct:   {(r.ColdLoad / r.DirectRead is double ratio ? $"{ratio:F2}x" : "not measured")}");
+        }
+
         o.WriteLine($"best/naive:    {r.Modes[r.Best] / r.NaiveRead:F2}x ({r.Best})");
         o.WriteLine($"best/reused:   {r.Modes[r.Best] / r.ReadReused:F2}x");
         o.WriteLine($"peak RSS:      {(r.PeakRss is long p ? $"{ByteSize.Format(p)} for a {ByteSize.Format(r.DestinationBytes)} destination ({ByteSize.Format(p - r.DestinationBytes)} over)" : "not measured")}");
         o.WriteLine($"mapping after: {(r.MappingResident is long m ? ByteSize.Format(m) : "not measured")} resident");
+    }
+
+    private static string Number(double? value) => value is double v ? v.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) : "n/a";
+
+    private static void WriteNullable(Utf8JsonWriter writer, string name, double? value)
+    {
+        if (value is double v && double.IsFinite(v))
+        {
+            writer.WriteNumber(name, Math.Round(v, 3));
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
     }
 }

@@ -52,15 +52,15 @@ internal static class LoadCliOptions
         },
     };
 
-    /// <summary><c>--mode auto|mmap|read</c>.</summary>
+    /// <summary><c>--mode auto|mmap|read|direct</c>.</summary>
     internal static Option<string> Mode()
     {
         var option = new Option<string>("--mode")
         {
-            Description = "How to read the file: auto (the faster, measured), mmap (copy from the mapping) or read (positional reads).",
+            Description = "How to read the file: auto (read if the file is mostly cached, else direct), mmap (copy from the mapping), read (positional reads) or direct (O_DIRECT, past the page cache).",
             DefaultValueFactory = _ => "auto",
         };
-        option.AcceptOnlyFromAmong("auto", "mmap", "read");
+        option.AcceptOnlyFromAmong("auto", "mmap", "read", "direct");
         return option;
     }
 
@@ -68,6 +68,7 @@ internal static class LoadCliOptions
     {
         "mmap" => LoadMode.Mmap,
         "read" => LoadMode.Read,
+        "direct" => LoadMode.Direct,
         _ => LoadMode.Auto,
     };
 }

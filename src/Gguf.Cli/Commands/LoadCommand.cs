@@ -13,7 +13,7 @@ using Spectre.Console;
 namespace Gguf.Cli.Commands;
 
 /// <summary>
-/// <c>gguf load FILE [--device host|cuda[:N]] [--chunk-size 1MiB] [--mode auto|mmap|read] [--verify] [--checksums] [--json]</c>:
+/// <c>gguf load FILE [--device host|cuda[:N]] [--chunk-size 1MiB] [--mode auto|mmap|read|direct] [--verify] [--checksums] [--json]</c>:
 /// loads every tensor to device memory and reports what it cost.
 /// </summary>
 internal static class LoadCommand

@@ -22,6 +22,17 @@ internal static class LoadReport
             writer.WriteString("device", s.DeviceName);
             writer.WriteString("memory_kind", s.MemoryKind.ToString().ToLowerInvariant());
             writer.WriteString("mode", s.Mode.ToString().ToLowerInvariant());
+            writer.WriteString("requested_mode", s.RequestedMode.ToString().ToLowerInvariant());
+            if (s.ResidentFraction is double resident)
+            {
+                writer.WriteNumber("resident_fraction", Math.Round(resident, 4));
+            }
+            else
+            {
+                writer.WriteNull("resident_fraction");
+            }
+
+            writer.WriteBoolean("direct_io_refused", s.DirectIoRefused);
             writer.WriteNumber("chunk_size", s.ChunkSize);
             writer.WriteNumber("readers", s.Readers);
             writer.WriteNumber("allocated_bytes", s.AllocatedBytes);
@@ -71,7 +82,7 @@ internal static class LoadReport
         o.WriteLine($"seconds:      {s.LoadTime.TotalSeconds:F3}");
         o.WriteLine($"throughput:   {(s.GigabytesPerSecond >= 0.1 ? s.GigabytesPerSecond.ToString("F2") : s.GigabytesPerSecond.ToString("G3"))} GB/s");
         o.WriteLine($"destination:  {s.DeviceName} ({s.MemoryKind.ToString().ToLowerInvariant()} memory)");
-        o.WriteLine($"mode:         {s.Mode.ToString().ToLowerInvariant()}, chunks of {ByteSize.Format(s.ChunkSize)}, {s.Readers} reader(s){(s.RingSize > 0 ? $", {s.RingSize} staging buffers each" : ", written in place")}");
+        o.WriteLine($"mode:         {s.Mode.ToString().ToLowerInvariant()}{DescribeChoice(s)}, chunks of {ByteSize.Format(s.ChunkSize)}, {s.Readers} reader(s){(s.RingSize > 0 ? $", {s.RingSize} staging buffers each" : ", written in place")}");
         o.WriteLine($"peak RSS:     {(s.PeakRssBytes is long peak ? ByteSize.Format(peak) : "not measured")}");
         o.WriteLine($"verified:     {(s.Verified ? $"yes, every tensor's XxHash64 matches the file ({s.VerifyTime.TotalSeconds:F3} s)" : "no (--verify)")}");
         if (sums is not null)
@@ -82,5 +93,18 @@ internal static class LoadReport
                 o.WriteLine($"{sha256}  {name}");
             }
         }
+    }
+
+    /// <summary>Why the mode is what it is, when the options did not name it: what auto saw, or a refused O_DIRECT.</summary>
+    internal static string DescribeChoice(LoadStatistics s)
+    {
+        string refused = s.DirectIoRefused ? "O_DIRECT refused by the file system" : "";
+        if (s.RequestedMode != LoadMode.Auto)
+        {
+            return refused.Length > 0 ? $" ({refused})" : "";
+        }
+
+        string residency = s.ResidentFraction is double f ? $"{f * 100:F0} % of the data was cached" : "residency unknown";
+        return refused.Length > 0 ? $" (auto: {residency}; {refused})" : $" (auto: {residency})";
     }
 }

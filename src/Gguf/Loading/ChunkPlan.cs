@@ -21,12 +21,17 @@ internal readonly record struct LoadChunk(long Number, int TensorIndex, LoadedTe
 /// <summary>
 /// Where every tensor goes in the destination block (each at an aligned offset) and how the load cuts them into
 /// chunks: tensors in file order, chunks numbered through all of them, so that taking chunk numbers in order
-/// reads the file front to back.
+/// reads the file front to back. Chunk boundaries inside a tensor fall on file offsets that are multiples of
+/// the chunk size (a tensor's first chunk runs up to the first such offset), so reads line up with the file's
+/// blocks and pages whatever the tensors' offsets: whole-block <c>O_DIRECT</c> reads, whole pages released.
 /// </summary>
 internal sealed class ChunkPlan
 {
     // Where each tensor's chunks start in the global numbering; one more entry than tensors (the total).
     private readonly long[] _chunkStart;
+
+    // The length of each tensor's first chunk when its start is not on a chunk-size multiple of the file; 0 when it is.
+    private readonly long[] _head;
 
     public ChunkPlan(IReadOnlyList<GgufTensorInfo> tensors, int alignment, int chunkSize)
     {
@@ -35,10 +40,16 @@ internal sealed class ChunkPlan
         ChunkSize = chunkSize;
         Order = [.. Tensors.OrderBy(t => t.SourceOffset)];
         _chunkStart = new long[Order.Length + 1];
+        _head = new long[Order.Length];
         for (int i = 0; i < Order.Length; i++)
         {
-            _chunkStart[i + 1] = _chunkStart[i] + ((Order[i].ByteSize + chunkSize - 1) / chunkSize);
-            TensorBytes += Order[i].ByteSize;
+            long size = Order[i].ByteSize;
+            long misalignment = Order[i].SourceOffset % chunkSize;
+            long head = misalignment == 0 || size == 0 ? 0 : Math.Min(size, chunkSize - misalignment);
+            _head[i] = head;
+            long chunks = head > 0 ? 1 + ((size - head + chunkSize - 1) / chunkSize) : (size + chunkSize - 1) / chunkSize;
+            _chunkStart[i + 1] = _chunkStart[i] + chunks;
+            TensorBytes += size;
         }
     }
 
@@ -107,7 +118,14 @@ internal sealed class ChunkPlan
         }
 
         LoadedTensor tensor = Order[index];
-        long offset = (chunk - _chunkStart[index]) * ChunkSize;
+        long k = chunk - _chunkStart[index];
+        long head = _head[index];
+        if (head > 0 && k == 0)
+        {
+            return new LoadChunk(chunk, index, tensor, 0, (int)head);
+        }
+
+        long offset = head > 0 ? head + ((k - 1) * ChunkSize) : k * ChunkSize;
         int length = (int)Math.Min(ChunkSize, tensor.ByteSize - offset);
         return new LoadChunk(chunk, index, tensor, offset, length);
     }

@@ -43,8 +43,9 @@ internal sealed class ChunkVerifier(ChunkPlan plan, string deviceName, string pa
                 for (long c = 0; c < count; c++)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    long offset = c * plan.ChunkSize;
-                    int length = (int)Math.Min(plan.ChunkSize, tensor.ByteSize - offset);
+                    LoadChunk chunk = plan.Locate(first + c);
+                    long offset = chunk.OffsetInTensor;
+                    int length = chunk.Length;
                     ulong hash;
                     if (buffer.TryGetHostSpan(tensor.Offset + offset, length, out Span<byte> inPlace))
                     {

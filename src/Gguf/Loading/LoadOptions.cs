@@ -3,7 +3,11 @@ namespace Gguf.Loading;
 /// <summary>How the loader reads the file.</summary>
 public enum LoadMode
 {
-    /// <summary>The faster mode for the destination as measured (docs/benchmarks.md): <see cref="Read"/> today.</summary>
+    /// <summary>
+    /// Chosen per file from how much of it is in the page cache (<c>mincore</c>, Linux): <see cref="Read"/> when at
+    /// least half of the tensor data is cached, <see cref="Direct"/> otherwise (docs/loading.md); <see cref="Read"/>
+    /// where residency cannot be measured. <see cref="LoadStatistics"/> says what was chosen and why.
+    /// </summary>
     Auto,
 
     /// <summary>
@@ -14,6 +18,13 @@ public enum LoadMode
 
     /// <summary>Positional reads (<c>pread</c>) into the destination or the staging buffers; immune to truncation.</summary>
     Read,
+
+    /// <summary>
+    /// <c>O_DIRECT</c> reads past the page cache into aligned buffers, then copied to the destination: disk speed for
+    /// files that are not cached, without filling the cache. Where the file system refuses <c>O_DIRECT</c> (or off
+    /// Linux) the load runs as <see cref="Read"/> and says so (<see cref="LoadStatistics.DirectIoRefused"/>).
+    /// </summary>
+    Direct,
 }
 
 /// <summary>How the loader measures the process's peak resident memory during a load (a diagnostic of the CLI and benchmarks).</summary>
@@ -30,6 +41,22 @@ internal enum PeakMemoryTracking
     /// <c>VmHWM</c> after it. Changes what other observers of this process's VmHWM see.
     /// </summary>
     HighWaterMark,
+}
+
+/// <summary>How the pages a chunk needs are brought in before the chunk is copied (see <see cref="ReadAheadWorker"/>).</summary>
+internal enum ReadAheadMode
+{
+    /// <summary>Page faults during the copy; <see cref="LoadMode.Mmap"/> asks for read-ahead (<c>MADV_WILLNEED</c>) one chunk ahead.</summary>
+    Off,
+
+    /// <summary>Each reader maps its chunk of the file in with one <c>MADV_POPULATE_READ</c> before copying it (<see cref="LoadMode.Mmap"/>).</summary>
+    InReader,
+
+    /// <summary>
+    /// A helper thread runs up to a window ahead of the readers, mapping the file's pages in (<see cref="LoadMode.Mmap"/>)
+    /// and faulting the host destination's pages in (in-place writes); a reader that overtakes it does its own chunk.
+    /// </summary>
+    Helper,
 }
 
 /// <summary>Options of <see cref="ModelLoader"/>.</summary>
@@ -51,13 +78,20 @@ public sealed record LoadOptions
     public int RingSize { get; init; } = 4;
 
     /// <summary>
-    /// Reader threads (1–64); 0 (the default) picks <see cref="DefaultReaders"/>. Staged GPU loads are bound by the
-    /// readers' copies out of the page cache and scale with them (docs/benchmarks-load.md).
+    /// Reader threads (1–64); 0 (the default) picks <see cref="DefaultReaders"/>, and for <see cref="LoadMode.Direct"/>
+    /// at least <see cref="DirectReaders"/>. Staged GPU loads are bound by the readers' copies out of the page cache
+    /// and scale with them (docs/benchmarks-load.md).
     /// </summary>
     public int Readers { get; init; }
 
     /// <summary>The reader threads of <see cref="Readers"/> = 0: half the processors, between 1 and 8.</summary>
     public static int DefaultReaders => Math.Clamp(Environment.ProcessorCount / 2, 1, 8);
+
+    /// <summary>
+    /// The fewest reader threads of a <see cref="LoadMode.Direct"/> load with <see cref="Readers"/> = 0: they mostly
+    /// wait for the disk, so more requests in flight than processors pay off.
+    /// </summary>
+    public static int DirectReaders => 4;
 
     /// <summary>
     /// Read every tensor back after the load and compare its XxHash64 with that of the bytes read from the file;
@@ -83,7 +117,13 @@ public sealed record LoadOptions
     /// <summary>How peak resident memory is measured (<see cref="LoadStatistics.PeakRssBytes"/>): sampled by default; the CLI asks for the exact high-water mark.</summary>
     internal PeakMemoryTracking PeakMemory { get; init; } = PeakMemoryTracking.Sampled;
 
-    internal int EffectiveReaders => Readers > 0 ? Readers : DefaultReaders;
+    /// <summary>How the pages a chunk needs are brought in before the chunk is copied; benchmarks compare the choices.</summary>
+    internal ReadAheadMode ReadAhead { get; init; } = ReadAheadMode.Helper;
+
+    /// <summary>Tests: behave as on a file system that refuses <c>O_DIRECT</c> (tmpfs before Linux 6.6), to exercise the fallback.</summary>
+    internal bool SimulateDirectIoRefusal { get; init; }
+
+    internal int EffectiveReaders(LoadMode mode) => Readers > 0 ? Readers : mode == LoadMode.Direct ? Math.Max(DefaultReaders, DirectReaders) : DefaultReaders;
 
     internal void Validate()
     {

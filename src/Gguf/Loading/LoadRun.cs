@@ -3,6 +3,7 @@ using System.Runtime.ExceptionServices;
 using Gguf.IO;
 using Gguf.Format;
 using Gguf.Model;
+using Microsoft.Win32.SafeHandles;
 
 namespace Gguf.Loading;
 
@@ -20,8 +21,6 @@ public sealed partial class ModelLoader
         private readonly LoadOptions _options;
         private readonly ITensorDestination _destination;
         private readonly CancellationToken _cancellationToken;
-        private readonly LoadMode _mode;
-        private readonly int _readers;
         private readonly bool _staged;
         private readonly ChunkPlan _plan;
         private readonly RssSampler _rss;
@@ -32,7 +31,11 @@ public sealed partial class ModelLoader
         private IDeviceBuffer? _buffer;
         private StagingRing? _staging;
         private MappedFileLease? _lease;
-        private MappingReadAhead? _readAhead;
+        private ReadAheadWorker? _readAhead;
+        private SafeFileHandle? _direct;
+        private string? _directRefusal;
+        private LoadMode _mode;
+        private int _readers;
         private long _nextChunk;
         private volatile bool _failed;
 
@@ -43,8 +46,6 @@ public sealed partial class ModelLoader
             _options = loader.Options;
             _destination = loader.Destination;
             _cancellationToken = cancellationToken;
-            _mode = ResolveMode(_options.Mode, _destination);
-            _readers = _options.EffectiveReaders;
             _staged = !(_destination.IsHostMemory && _options.DirectHostWrites);
             _plan = new ChunkPlan(tensors, Math.Max(_options.TensorAlignment, 1), _options.ChunkSize);
             _rss = new RssSampler(_options.PeakMemory);
@@ -68,16 +69,18 @@ public sealed partial class ModelLoader
                 throw new InsufficientDeviceMemoryException(_plan.AllocationBytes, available, _destination.DeviceName, Path);
             }
 
-            LogStarting(_loader._logger, _plan.Tensors.Count, _plan.TensorBytes, Path, _destination.DeviceName, _mode, _plan.ChunkSize, _readers,
-                _staged ? $"{_options.RingSize} staging buffers each" : "written in place");
-            _rss.Start();
-
             _clock.Start();
-            bool touchesMapping = _mode == LoadMode.Mmap;
             bool advised = false;
             long dataLength = mapping.Length - _file.DataOffset;
             try
             {
+                using MappedFileLease lease = mapping.Acquire();
+                _lease = lease;
+                double? resident = ChooseMode();
+                bool touchesMapping = _mode == LoadMode.Mmap;
+                LogStarting(_loader._logger, _plan.Tensors.Count, _plan.TensorBytes, Path, _destination.DeviceName, _mode, _plan.ChunkSize, _readers,
+                    _staged ? $"{_options.RingSize} staging buffers each" : "written in place");
+                _rss.Start();
                 try
                 {
                     _buffer = _destination.Allocate(_plan.AllocationBytes);
@@ -93,16 +96,34 @@ public sealed partial class ModelLoader
                 }
 
                 _progress.Report(null, force: true);
-                using MappedFileLease lease = mapping.Acquire();
-                _lease = lease;
                 if (touchesMapping && _plan.TensorBytes > 0)
                 {
                     mapping.Advise(AccessAdvice.Sequential, _file.DataOffset, dataLength);
                     advised = true;
-                    _readAhead = new MappingReadAhead(_file, _plan, (long)_readers * _options.RingSize);
                 }
 
-                RunReaders();
+                bool helper = _options.ReadAhead == ReadAheadMode.Helper;
+                if (_plan.TotalChunks > 0 && _options.ReadAhead != ReadAheadMode.Off && (touchesMapping || (helper && !_staged)))
+                {
+                    _readAhead = new ReadAheadWorker(_plan, () => Interlocked.Read(ref _nextChunk), _file, touchesMapping ? lease : null, helper && !_staged ? _buffer : null,
+                        ReadAheadWindow, ReadAheadBatch, _loader._logger);
+                    if (helper)
+                    {
+                        _readAhead.Start();
+                    }
+                }
+
+                try
+                {
+                    RunReaders();
+                }
+                finally
+                {
+                    // The helper touches the mapping and the block: it must be gone before either is released.
+                    _readAhead?.Dispose();
+                    _readAhead = null;
+                }
+
                 _buffer.Synchronize();
                 TimeSpan loadTime = _clock.Elapsed;
                 _rss.Sample();
@@ -138,6 +159,9 @@ public sealed partial class ModelLoader
                 {
                     DeviceName = _destination.DeviceName,
                     Mode = _mode,
+                    RequestedMode = _options.Mode,
+                    ResidentFraction = resident,
+                    DirectIoRefused = _directRefusal is not null,
                     ChunkSize = _plan.ChunkSize,
                     Readers = _readers,
                     RingSize = _staged ? _options.RingSize : 0,
@@ -180,15 +204,46 @@ public sealed partial class ModelLoader
             }
         }
 
-        /// <summary>Frees the staging buffers (after the copies from them finished); the block belongs to the model or was freed.</summary>
+        /// <summary>Frees the staging buffers (after the copies from them finished) and the direct descriptor; the block belongs to the model or was freed.</summary>
         public void Dispose()
         {
             Interlocked.Exchange(ref _staging, null)?.Dispose();
+            Interlocked.Exchange(ref _direct, null)?.Dispose();
+        }
+
+        /// <summary>
+        /// Settles the mode (<see cref="LoadMode.Auto"/> by the file's residency; <see cref="LoadMode.Direct"/> falls back
+        /// to <see cref="LoadMode.Read"/> where O_DIRECT is refused) and the reader count; returns the residency measured.
+        /// </summary>
+        private double? ChooseMode()
+        {
+            double? resident = null;
+            _mode = _options.Mode;
+            if (_mode == LoadMode.Auto)
+            {
+                resident = DirectIo.ResidentFraction(_file, _lease!);
+                _mode = resident is double f && f < AutoDirectBelowResidency ? LoadMode.Direct : LoadMode.Read;
+                LogAutoChose(_loader._logger, Path, _mode, resident is double r ? $"{r:P0} of the data cached" : "residency unknown");
+            }
+
+            if (_mode == LoadMode.Direct && _plan.TotalChunks > 0)
+            {
+                _direct = DirectIo.TryOpen(_file, _options.SimulateDirectIoRefusal, out _directRefusal);
+                if (_direct is null)
+                {
+                    LogDirectRefused(_loader._logger, Path, _directRefusal!);
+                    _mode = LoadMode.Read;
+                }
+            }
+
+            _readers = _options.EffectiveReaders(_mode);
+            return resident;
         }
 
         private IChunkReader CreateReader() => _mode switch
         {
-            LoadMode.Mmap => new MmapChunkReader(_file, _lease!, _readAhead!, _options.ReleaseConsumedRanges),
+            LoadMode.Mmap => new MmapChunkReader(_file, _lease!, _readAhead, _options.ReleaseConsumedRanges),
+            LoadMode.Direct => new DirectChunkReader(_file, _direct!, _plan.ChunkSize),
             _ => new PreadChunkReader(_file),
         };
 
@@ -234,6 +289,7 @@ public sealed partial class ModelLoader
                     }
 
                     LoadChunk chunk = _plan.Locate(number);
+                    _readAhead?.BeforeRead(chunk);
                     if (_staging is not null)
                     {
                         IStagingBuffer staging = _staging.Next(reader, ref slot);

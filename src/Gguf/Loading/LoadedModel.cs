@@ -34,6 +34,18 @@ public sealed record LoadStatistics
     /// <summary>The mode that ran (never <see cref="LoadMode.Auto"/>).</summary>
     public required LoadMode Mode { get; init; }
 
+    /// <summary>The mode the options asked for; <see cref="LoadMode.Auto"/> chose <see cref="Mode"/>.</summary>
+    public LoadMode RequestedMode { get; init; }
+
+    /// <summary>
+    /// For <see cref="LoadMode.Auto"/>: the fraction of the file's tensor data found in the page cache before the load,
+    /// which chose the mode; null for other modes or where it cannot be measured.
+    /// </summary>
+    public double? ResidentFraction { get; init; }
+
+    /// <summary>Whether <see cref="LoadMode.Direct"/> was wanted but the file system refused <c>O_DIRECT</c>, so the load ran as <see cref="LoadMode.Read"/>.</summary>
+    public bool DirectIoRefused { get; init; }
+
     /// <summary>The chunk size in bytes.</summary>
     public required int ChunkSize { get; init; }
 

@@ -80,7 +80,11 @@ public sealed partial class ModelLoader
         return ChunkPlan.Place(tensors, alignment, out totalBytes);
     }
 
-    /// <summary>The mode <see cref="LoadMode.Auto"/> stands for with a destination: <see cref="LoadMode.Read"/>, measured faster for the host arena and for staged GPU copies (docs/benchmarks-load.md).</summary>
+    /// <summary>
+    /// The mode <see cref="LoadMode.Auto"/> stands for with a destination when no file is looked at: <see cref="LoadMode.Read"/>,
+    /// measured faster than <see cref="LoadMode.Mmap"/> for the host arena and for staged GPU copies. A load decides per
+    /// file from its residency (<see cref="LoadStatistics.Mode"/> says what it chose).
+    /// </summary>
     public static LoadMode ResolveMode(LoadMode mode, ITensorDestination destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
@@ -128,6 +132,13 @@ public sealed partial class ModelLoader
         return run.Execute();
     }
 
+    // Auto reads with O_DIRECT when less than this fraction of the file is cached (docs/loading.md).
+    private const double AutoDirectBelowResidency = 0.5;
+
+    // The read-ahead helper prepares up to this much ahead of the readers, this much per step (the host arena's region).
+    private const long ReadAheadWindow = 32L << 20;
+    private const long ReadAheadBatch = 8L << 20;
+
     internal static long AlignUp(long value, long alignment) => (value + alignment - 1) & ~(alignment - 1);
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Loading {Tensors} tensors ({Bytes} bytes) from '{Path}' to {Device}: mode {Mode}, chunk {ChunkSize}, {Readers} reader(s), {Staging}")]
@@ -144,4 +155,10 @@ public sealed partial class ModelLoader
 
     [LoggerMessage(EventId = 205, Level = LogLevel.Debug, Message = "Freeing after a failed load failed as well")]
     private static partial void LogCleanupFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 206, Level = LogLevel.Debug, Message = "Auto mode chose {Mode} for '{Path}': {Residency}")]
+    private static partial void LogAutoChose(ILogger logger, string path, LoadMode mode, string residency);
+
+    [LoggerMessage(EventId = 207, Level = LogLevel.Debug, Message = "O_DIRECT refused for '{Path}' ({Reason}); reading through the page cache instead")]
+    private static partial void LogDirectRefused(ILogger logger, string path, string reason);
 }

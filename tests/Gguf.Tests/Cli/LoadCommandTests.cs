@@ -196,4 +196,73 @@ public sealed class LoadCommandTests
         Assert.Equal("llama", gguf.Architecture);
         Assert.Contains(gguf.Tensors, t => t.Name == "blk.0.ffn_down.weight");
     }
+
+    [Fact]
+    public void Load_DirectMode_JsonSaysWhatRan()
+    {
+        using var dir = new TempDirectory();
+        TestModel model = TestModels.Write(dir.File("m.gguf"));
+
+        (int exit, string output, string error) = Run("load", model.Path, "--json", "--mode", "direct", "--verify");
+
+        Assert.True(exit == 0, error);
+        using var json = JsonDocument.Parse(output);
+        JsonElement root = json.RootElement;
+        bool refused = root.GetProperty("direct_io_refused").GetBoolean();
+        Assert.Equal(refused ? "read" : "direct", root.GetProperty("mode").GetString());
+        Assert.Equal("direct", root.GetProperty("requested_mode").GetString());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("resident_fraction").ValueKind);
+        Assert.True(root.GetProperty("verified").GetBoolean());
+    }
+
+    [Fact]
+    public void Load_Auto_SummarySaysWhatItChoseAndWhy()
+    {
+        using var dir = new TempDirectory();
+        TestModel model = TestModels.Write(dir.File("m.gguf"));
+
+        (int exit, string output, string error) = Run("load", model.Path);
+
+        Assert.True(exit == 0, error);
+        Assert.Contains(OperatingSystem.IsLinux() ? "% of the data was cached)" : "(auto: residency unknown)", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BenchLoad_Cold_JsonHasColdAndDirectReadKeys()
+    {
+        using var dir = new TempDirectory();
+        TestModel model = TestModels.WriteSized(dir.File("m.gguf"), 4 << 20);
+
+        (int exit, string output, string error) = Run("bench", "load", model.Path, "--json", "--runs", "1", "--cold");
+
+        Assert.True(exit == 0, error);
+        using var json = JsonDocument.Parse(output);
+        JsonElement root = json.RootElement;
+        Assert.True(root.GetProperty("modes").GetProperty("direct").GetDouble() > 0);
+        Assert.True(root.GetProperty("ratio_mmap_vs_read").GetDouble() > 0);
+        Assert.True(root.GetProperty("cold_gb_per_s").GetDouble() > 0);
+        Assert.Contains(root.GetProperty("cold_mode").GetString(), new[] { "direct", "read" });
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.True(root.GetProperty("direct_read_gb_per_s").GetDouble() > 0);
+            Assert.True(root.GetProperty("ratio_cold_vs_direct_read").GetDouble() > 0);
+            Assert.InRange(root.GetProperty("cold_resident_fraction_after_eviction").GetDouble(), 0, 1);
+        }
+    }
+
+    [Fact]
+    public void BenchLoad_WithoutCold_ColdKeysAreNull()
+    {
+        using var dir = new TempDirectory();
+        TestModel model = TestModels.Write(dir.File("m.gguf"));
+
+        (int exit, string output, string error) = Run("bench", "load", model.Path, "--json", "--runs", "1");
+
+        Assert.True(exit == 0, error);
+        using var json = JsonDocument.Parse(output);
+        foreach (string key in new[] { "cold_gb_per_s", "direct_read_gb_per_s", "ratio_cold_vs_direct_read" })
+        {
+            Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty(key).ValueKind);
+        }
+    }
 }
