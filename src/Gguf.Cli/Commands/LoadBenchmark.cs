@@ -46,7 +46,7 @@ internal static class LoadBenchmark
     public static LoadBenchmarkResult Run(string path, string deviceText, int chunkSize, int runs, bool variants, bool cold, string[]? only, CliConsole console, CancellationToken cancellationToken)
     {
         using GgufFile gguf = GgufFile.Open(path);
-        ITensorDestination destination = LoadCommand.OpenDevice(deviceText, console);
+        ITensorDestination destination = LoadCommand.OpenDevice(deviceText);
         var variantArenas = new List<HostArenaDestination>();
         try
         {

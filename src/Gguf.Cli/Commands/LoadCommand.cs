@@ -70,22 +70,20 @@ internal static class LoadCommand
     /// Opens the destination a <c>--device</c> value names; the caller disposes it. CUDA goes through
     /// <see cref="CudaDestination"/> (the driver API); a machine without one fails with one line.
     /// </summary>
-    internal static ITensorDestination OpenDevice(string text, CliConsole console)
+    internal static ITensorDestination OpenDevice(string text)
     {
         if (!TryParseDevice(text, out bool cuda, out int index))
         {
             throw new ArgumentException($"--device must be host, cuda or cuda:N, not '{text}'", nameof(text));
         }
 
-        // The console is kept for messages about the device; none is needed now that one backend remains.
-        _ = console;
         return cuda ? CudaDestination.Open(index) : new HostArenaDestination();
     }
 
     private static int Run(CliConsole console, string path, string deviceText, LoadOptions options, bool checksums, bool json, CancellationToken cancellationToken)
     {
         using GgufFile gguf = GgufFile.Open(path);
-        ITensorDestination destination = OpenDevice(deviceText, console);
+        ITensorDestination destination = OpenDevice(deviceText);
         try
         {
             var loader = new ModelLoader(destination, options);
