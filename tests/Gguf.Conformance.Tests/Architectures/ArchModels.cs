@@ -116,6 +116,12 @@ internal static class ArchModels
 
     public static readonly string[] Names = ["llama", "llama-moe", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "phi3", "gemma2", "gemma3", "gpt-oss"];
 
+    /// <summary>The variants' names as theory data.</summary>
+    public static TheoryData<string> NameData => new(Names);
+
+    /// <summary>Whether the long campaign runs (<c>GGUF_ARCH_CAMPAIGN=1</c>): every mutation and setting, not a sample.</summary>
+    public static bool Campaign => Environment.GetEnvironmentVariable("GGUF_ARCH_CAMPAIGN") == "1";
+
     public static ArchModel Build(string name)
     {
         string arch = name == "llama-moe" ? "llama" : name;

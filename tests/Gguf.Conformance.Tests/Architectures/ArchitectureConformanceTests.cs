@@ -22,12 +22,8 @@ public sealed class ArchitectureConformanceTests(ProbeFixture fixture) : IClassF
 {
     private readonly TempDirectory dir = new("gguf-arch");
 
-    public static TheoryData<string> Models => new(ArchModels.Names);
-
-    private static bool Campaign => Environment.GetEnvironmentVariable("GGUF_ARCH_CAMPAIGN") == "1";
-
     [Theory]
-    [MemberData(nameof(Models))]
+    [MemberData(nameof(ArchModels.NameData), MemberType = typeof(ArchModels))]
     public void TinyModel_PassesOurCheck_AndLlamaCppLoadsAndRunsIt(string name)
     {
         string path = ArchModels.Build(name).Write(dir.File(name + ".gguf"));
@@ -53,12 +49,12 @@ public sealed class ArchitectureConformanceTests(ProbeFixture fixture) : IClassF
     }
 
     [Theory]
-    [MemberData(nameof(Models))]
+    [MemberData(nameof(ArchModels.NameData), MemberType = typeof(ArchModels))]
     public void Mutants_OurCheckAcceptsExactlyWhatLlamaCppLoads(string name)
     {
         ArchModel model = ArchModels.Build(name);
         List<Mutant> mutants = [.. DefaultMutants(model)];
-        if (Campaign)
+        if (ArchModels.Campaign)
         {
             mutants.AddRange(CampaignMutants(model));
         }

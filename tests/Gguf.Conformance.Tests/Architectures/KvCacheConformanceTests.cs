@@ -25,12 +25,8 @@ public sealed class KvCacheConformanceTests(ProbeFixture fixture) : IClassFixtur
 
     private readonly TempDirectory dir = new("gguf-kv");
 
-    public static TheoryData<string> Models => new(ArchModels.Names);
-
-    private static bool Campaign => Environment.GetEnvironmentVariable("GGUF_ARCH_CAMPAIGN") == "1";
-
     [Theory]
-    [MemberData(nameof(Models))]
+    [MemberData(nameof(ArchModels.NameData), MemberType = typeof(ArchModels))]
     public void KvCacheBytes_EqualLlamaCpp(string name)
     {
         if (!OperatingSystem.IsLinux())
@@ -97,7 +93,7 @@ public sealed class KvCacheConformanceTests(ProbeFixture fixture) : IClassFixtur
     }
 
     [Theory]
-    [MemberData(nameof(Models))]
+    [MemberData(nameof(ArchModels.NameData), MemberType = typeof(ArchModels))]
     public void WeightBytesPerDevice_EqualTheLoadersAllocation(string name)
     {
         string path = ArchModels.Build(name).Write(dir.File(name + "-w.gguf"));
@@ -137,7 +133,7 @@ public sealed class KvCacheConformanceTests(ProbeFixture fixture) : IClassFixtur
             yield return new KvSettings(1024, 512, 100, 2, true, F16, F16, 1, false);
         }
 
-        if (!Campaign)
+        if (!ArchModels.Campaign)
         {
             yield break;
         }

@@ -93,33 +93,6 @@ public sealed class LoadModeTests
         Assert.Equal(loaded.Statistics.Mode == LoadMode.Direct ? Math.Max(LoadOptions.DefaultReaders, LoadOptions.DirectReaders) : LoadOptions.DefaultReaders, loaded.Statistics.Readers);
     }
 
-    [Theory]
-    [InlineData(1)]
-    [InlineData(3)]
-    public void Load_DirectCancelled_FreesEverything(int readers)
-    {
-        using var dir = new TempDirectory();
-        TestModel model = TestModels.Write(dir.File("m.gguf"));
-        using GgufFile gguf = GgufFile.Open(model.Path);
-        var device = new FakeDevice();
-        using var cts = new CancellationTokenSource();
-        var progress = new RecordingProgress(p =>
-        {
-            if (p.BytesDone > 0)
-            {
-                cts.Cancel();
-            }
-        });
-
-        Assert.ThrowsAny<OperationCanceledException>(() =>
-            new ModelLoader(device, new LoadOptions { Mode = LoadMode.Direct, ChunkSize = 4096, Readers = readers, ProgressInterval = TimeSpan.Zero }).Load(gguf, progress, cts.Token));
-
-        Assert.Equal(1, device.AllocateCalls);
-        Assert.Equal(0, device.LiveBuffers);
-        Assert.Equal(0, device.LiveStaging);
-        Assert.True(device.BytesCopied < model.TensorBytes, "the load ran to the end");
-    }
-
     [Fact]
     public void Load_DirectTruncatedDuringLoad_ShortReadNamesFile()
     {

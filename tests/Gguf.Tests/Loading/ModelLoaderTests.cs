@@ -223,6 +223,8 @@ public sealed class ModelLoaderCancellationTests
     [Theory]
     [InlineData(LoadMode.Read, 1)]
     [InlineData(LoadMode.Mmap, 3)]
+    [InlineData(LoadMode.Direct, 1)]
+    [InlineData(LoadMode.Direct, 3)]
     public void Load_Cancelled_FreesEverything(LoadMode mode, int readers)
     {
         using var dir = new TempDirectory();
