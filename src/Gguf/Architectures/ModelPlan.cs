@@ -1,4 +1,5 @@
 using Gguf.Format;
+using Gguf.IO;
 using Gguf.Loading;
 using Gguf.Model;
 
@@ -225,7 +226,7 @@ public sealed class ModelPlan
             long weights = 0;
             foreach (GgufTensorInfo t in tensorsPerDevice[d])
             {
-                weights = checked(weights + ModelLoader.AlignUp(t.ByteSize, options.TensorAlignment));
+                weights = checked(weights + Align.Up(t.ByteSize, options.TensorAlignment));
             }
 
             int device = d;

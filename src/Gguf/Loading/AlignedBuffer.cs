@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Gguf.IO;
 
 namespace Gguf.Loading;
 
@@ -16,7 +17,7 @@ internal sealed class AlignedBuffer
     {
         _array = GC.AllocateUninitializedArray<byte>(length + alignment, pinned: true);
         long address = Marshal.UnsafeAddrOfPinnedArrayElement(_array, 0);
-        _start = (int)(ModelLoader.AlignUp(address, alignment) - address);
+        _start = (int)(Align.Up(address, alignment) - address);
         Length = length;
     }
 

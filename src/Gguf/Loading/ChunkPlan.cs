@@ -1,4 +1,5 @@
 using Gguf.Format;
+using Gguf.IO;
 using Gguf.Model;
 
 namespace Gguf.Loading;
@@ -85,7 +86,7 @@ internal sealed class ChunkPlan
             placed[i] = new LoadedTensor(info, offset);
 
             // Sizes were checked against the file's length by the reader, so the sum cannot overflow.
-            offset = checked(offset + ModelLoader.AlignUp(info.ByteSize, alignment));
+            offset = checked(offset + Align.Up(info.ByteSize, alignment));
         }
 
         totalBytes = offset;

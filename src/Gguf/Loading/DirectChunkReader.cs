@@ -1,3 +1,4 @@
+using Gguf.IO;
 using Gguf.Model;
 using Microsoft.Win32.SafeHandles;
 
@@ -24,7 +25,7 @@ internal sealed class DirectChunkReader : IChunkReader
         _direct = direct;
 
         // A chunk of chunkSize bytes at any offset lies inside chunkSize rounded up plus one block.
-        _buffer = new AlignedBuffer((int)Math.Min(int.MaxValue - (2 * Alignment), ModelLoader.AlignUp(chunkSize, Alignment) + Alignment), Alignment);
+        _buffer = new AlignedBuffer((int)Math.Min(int.MaxValue - (2 * Alignment), Align.Up(chunkSize, Alignment) + Alignment), Alignment);
     }
 
     public void Read(in LoadChunk chunk, Span<byte> target) => ReadAligned(chunk).CopyTo(target);
@@ -43,7 +44,7 @@ internal sealed class DirectChunkReader : IChunkReader
     {
         long start = chunk.FileOffset & ~(long)(Alignment - 1);
         long end = chunk.FileOffset + chunk.Length;
-        int span = (int)(ModelLoader.AlignUp(end, Alignment) - start);
+        int span = (int)(Align.Up(end, Alignment) - start);
         Span<byte> buffer = _buffer.Span[..span];
         int done = 0;
         while (start + done < end)

@@ -139,8 +139,6 @@ public sealed partial class ModelLoader
     private const long ReadAheadWindow = 32L << 20;
     private const long ReadAheadBatch = 8L << 20;
 
-    internal static long AlignUp(long value, long alignment) => (value + alignment - 1) & ~(alignment - 1);
-
     [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Loading {Tensors} tensors ({Bytes} bytes) from '{Path}' to {Device}: mode {Mode}, chunk {ChunkSize}, {Readers} reader(s), {Staging}")]
     private static partial void LogStarting(ILogger logger, int tensors, long bytes, string path, string device, LoadMode mode, int chunkSize, int readers, string staging);
 
