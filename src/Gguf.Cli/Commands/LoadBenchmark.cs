@@ -64,7 +64,8 @@ internal static class LoadBenchmark
                 var noPrefault = new HostArenaDestination(new HostArenaOptions { Prefault = ArenaPrefault.None });
                 var background = new HostArenaDestination(new HostArenaOptions { Prefault = ArenaPrefault.Background });
                 var onDemand = new HostArenaDestination(new HostArenaOptions { Prefault = ArenaPrefault.OnDemand });
-                variantArenas.AddRange([plain, upfront, noPrefault, background, onDemand]);
+                var smallRegions = new HostArenaDestination(new HostArenaOptions { PrefaultRegion = 2L << 20 });
+                variantArenas.AddRange([plain, upfront, noPrefault, background, onDemand, smallRegions]);
                 var read = new LoadOptions { Mode = LoadMode.Read, ChunkSize = chunkSize, PeakMemory = PeakMemoryTracking.HighWaterMark };
                 primary.Add(("read/plain-arena", plain, read));
                 primary.Add(("read/huge-pages-only", noPrefault, read));
@@ -72,6 +73,12 @@ internal static class LoadBenchmark
                 primary.Add(("read/background-prefault", background, read));
                 primary.Add(("read/on-demand-prefault", onDemand, read));
                 primary.Add(("read/2-readers", destination, read with { Readers = 2 }));
+                primary.Add(("read/2-readers-no-helper", destination, read with { Readers = 2, ReadAhead = ReadAheadMode.Off }));
+                primary.Add(("read/2MiB-regions", smallRegions, read));
+                primary.Add(("direct/2-readers", destination, primary[2].Options with { Readers = 2 }));
+                primary.Add(("read/whole-block-read-ahead", destination, read with { ReadAheadWindow = long.MaxValue / 2 }));
+                primary.Add(("direct/32MiB-read-ahead", destination, primary[2].Options with { ReadAheadWindow = 32L << 20 }));
+                primary.Add(("direct/background-prefault", background, primary[2].Options with { ReadAhead = ReadAheadMode.Off }));
                 primary.Add(("read/staged", destination, read with { DirectHostWrites = false }));
                 primary.Add(("read/1-reader", destination, read with { Readers = 1 }));
                 primary.Add(("mmap/1-reader", destination, primary[0].Options with { Readers = 1 }));
@@ -141,6 +148,14 @@ internal static class LoadBenchmark
             var naive = new List<double>();
             var reused = new List<double>();
             var modes = primary.ToDictionary(p => p.Name, _ => new List<double>());
+
+            // With --variants, every direct-mode variant is also measured on the evicted file, where it matters.
+            var coldVariants = variants && cold ? primary.Where(p => p.Options.Mode == LoadMode.Direct).ToList() : [];
+            foreach ((string name, _, _) in coldVariants)
+            {
+                modes[$"cold/{name}"] = [];
+            }
+
             for (int run = 0; run < runs; run++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -172,6 +187,18 @@ internal static class LoadBenchmark
                 if (cold)
                 {
                     MeasureCold(gguf, handle, destination, chunkSize, result, directReads, coldLoads, cancellationToken);
+                    foreach ((string name, ITensorDestination target, LoadOptions options) in coldVariants)
+                    {
+                        Evict(gguf, result);
+                        using LoadedModel model = new ModelLoader(target, options).Load(gguf, null, cancellationToken);
+                        modes[$"cold/{name}"].Add(model.Statistics.GigabytesPerSecond);
+                    }
+
+                    if (coldVariants.Count > 0)
+                    {
+                        // Warm the cache again for the next run's warm measurements.
+                        _ = ReadReused(handle, gguf.FileSize);
+                    }
                 }
             }
 

@@ -43,6 +43,11 @@ public sealed record HostArenaOptions
 
     /// <summary>How pages are faulted in ahead of the writes (benchmarks compare the strategies).</summary>
     internal ArenaPrefault Prefault { get; init; } = ArenaPrefault.OnDemand;
+
+    /// <summary>The bytes one pre-faulting call covers (<see cref="ArenaPrefault.OnDemand"/>, <see cref="ArenaPrefault.Background"/>); a multiple of 2 MiB.</summary>
+    internal long PrefaultRegion { get; init; } = DefaultPrefaultRegion;
+
+    internal const long DefaultPrefaultRegion = 8L << 20;
 }
 
 /// <summary>
@@ -102,7 +107,7 @@ public sealed class HostArenaDestination : TensorDestination
             throw new InsufficientDeviceMemoryException(length, AvailableBytes, DeviceName, null, e);
         }
 
-        return new ArenaBuffer(this, memory, length, length == 0 ? ArenaPrefault.None : _options.Prefault);
+        return new ArenaBuffer(this, memory, length, length == 0 ? ArenaPrefault.None : _options.Prefault, _options.PrefaultRegion);
     }
 
     /// <inheritdoc />
@@ -112,16 +117,21 @@ public sealed class HostArenaDestination : TensorDestination
     /// <summary>One block of host memory; its pointer work is done by the handle, in the IO layer.</summary>
     private sealed class ArenaBuffer : DeviceBuffer
     {
-        private const long PrefaultStep = 8L << 20;
+        // The states of an on-demand region: nobody asked for it yet, a thread is faulting it in, it is in.
+        private const int RegionUntouched = 0;
+        private const int RegionFaulting = 1;
+        private const int RegionReady = 2;
         private readonly HostMemoryHandle _memory;
-        private readonly int[]? _regionReady;
+        private readonly long _region;
+        private readonly int[]? _regionState;
         private readonly CancellationTokenSource? _stopPrefault;
 
-        public ArenaBuffer(HostArenaDestination owner, HostMemoryHandle memory, long length, ArenaPrefault prefault)
+        public ArenaBuffer(HostArenaDestination owner, HostMemoryHandle memory, long length, ArenaPrefault prefault, long region)
             : base(owner, length)
         {
             _memory = memory;
-            if (prefault == ArenaPrefault.Background && length <= PrefaultStep)
+            _region = region;
+            if (prefault == ArenaPrefault.Background && length <= region)
             {
                 prefault = ArenaPrefault.Upfront;
             }
@@ -136,11 +146,11 @@ public sealed class HostArenaDestination : TensorDestination
                 // unmapped only after its last call returned.
                 _stopPrefault = new CancellationTokenSource();
                 CancellationToken stop = _stopPrefault.Token;
-                new Thread(() => PrefaultLoop(memory, length, stop)) { IsBackground = true, Name = "gguf arena prefault" }.Start();
+                new Thread(() => PrefaultLoop(memory, length, region, stop)) { IsBackground = true, Name = "gguf arena prefault" }.Start();
             }
             else if (prefault == ArenaPrefault.OnDemand)
             {
-                _regionReady = new int[(length + PrefaultStep - 1) / PrefaultStep];
+                _regionState = new int[(length + region - 1) / region];
             }
         }
 
@@ -178,11 +188,11 @@ public sealed class HostArenaDestination : TensorDestination
             _memory.Dispose();
         }
 
-        private static void PrefaultLoop(HostMemoryHandle memory, long length, CancellationToken stop)
+        private static void PrefaultLoop(HostMemoryHandle memory, long length, long region, CancellationToken stop)
         {
-            for (long offset = 0; offset < length && !stop.IsCancellationRequested; offset += PrefaultStep)
+            for (long offset = 0; offset < length && !stop.IsCancellationRequested; offset += region)
             {
-                if (!memory.Populate(offset, Math.Min(PrefaultStep, length - offset), stop))
+                if (!memory.Populate(offset, Math.Min(region, length - offset), stop))
                 {
                     return;
                 }
@@ -191,20 +201,41 @@ public sealed class HostArenaDestination : TensorDestination
 
         private void EnsureFaultedIn(long offset, int length)
         {
-            if (_regionReady is null || length == 0)
+            if (_regionState is null || length == 0)
             {
                 return;
             }
 
-            for (long region = offset / PrefaultStep; region <= (offset + length - 1) / PrefaultStep; region++)
+            for (long region = offset / _region; region <= (offset + length - 1) / _region; region++)
             {
-                // The first caller of a region faults all of it in; a concurrent second caller repeats the call,
-                // which finds the pages present and returns at once.
-                if (Volatile.Read(ref _regionReady[region]) == 0)
+                ref int state = ref _regionState[region];
+                if (Volatile.Read(ref state) == RegionReady)
                 {
-                    long start = region * PrefaultStep;
-                    _ = _memory.Populate(start, Math.Min(PrefaultStep, Length - start), CancellationToken.None);
-                    Volatile.Write(ref _regionReady[region], 1);
+                    continue;
+                }
+
+                if (Interlocked.CompareExchange(ref state, RegionFaulting, RegionUntouched) == RegionUntouched)
+                {
+                    try
+                    {
+                        long start = region * _region;
+                        _ = _memory.Populate(start, Math.Min(_region, Length - start), CancellationToken.None);
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref state, RegionReady);
+                    }
+
+                    continue;
+                }
+
+                // Another thread is faulting this region in. Writing into it now would fault the same huge page a
+                // second time, and the kernel would zero a second 2 MiB page only to throw one away: wait instead
+                // (one region takes well under a millisecond when the memory is warm).
+                var spin = default(SpinWait);
+                while (Volatile.Read(ref state) != RegionReady)
+                {
+                    spin.SpinOnce();
                 }
             }
         }

@@ -123,6 +123,14 @@ public sealed record LoadOptions
     /// <summary>Tests: behave as on a file system that refuses <c>O_DIRECT</c> (tmpfs before Linux 6.6), to exercise the fallback.</summary>
     internal bool SimulateDirectIoRefusal { get; init; }
 
+    /// <summary>
+    /// How far ahead of the readers the read-ahead helper works (a benchmark knob). Null: the whole block in
+    /// <see cref="LoadMode.Direct"/> (disk-bound readers), 32 MiB otherwise (the mapping's resident pages stay bounded,
+    /// and freshly zeroed destination pages are still cached when the copy writes them).
+    /// </summary>
+    internal long? ReadAheadWindow { get; init; }
+
+
     internal int EffectiveReaders(LoadMode mode) => Readers > 0 ? Readers : mode == LoadMode.Direct ? Math.Max(DefaultReaders, DirectReaders) : DefaultReaders;
 
     internal void Validate()

@@ -105,8 +105,13 @@ public sealed partial class ModelLoader
                 bool helper = _options.ReadAhead == ReadAheadMode.Helper;
                 if (_plan.TotalChunks > 0 && _options.ReadAhead != ReadAheadMode.Off && (touchesMapping || (helper && !_staged)))
                 {
+                    // Direct reads wait for the disk: there the helper faults the whole block in as fast as it can (it is
+                    // allocated in full anyway), and once it is done the readers, and on a VM the disk emulation, have the
+                    // CPU to themselves. Copies from the page cache keep it one window ahead, so that the pages it zeroed
+                    // are still in the cache when the copy writes them (docs/benchmarks-load.md).
+                    long window = _options.ReadAheadWindow ?? (_mode == LoadMode.Direct ? Math.Max(ReadAheadWindow, _plan.AllocationBytes) : ReadAheadWindow);
                     _readAhead = new ReadAheadWorker(_plan, () => Interlocked.Read(ref _nextChunk), _file, touchesMapping ? lease : null, helper && !_staged ? _buffer : null,
-                        ReadAheadWindow, ReadAheadBatch, _loader._logger);
+                        window, ReadAheadBatch, _loader._logger);
                     if (helper)
                     {
                         _readAhead.Start();

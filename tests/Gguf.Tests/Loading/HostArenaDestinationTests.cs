@@ -11,6 +11,8 @@ public sealed class HostArenaDestinationTests
     [InlineData(nameof(ArenaPrefault.Upfront), true)]
     [InlineData(nameof(ArenaPrefault.Background), true)]
     [InlineData(nameof(ArenaPrefault.Background), false)]
+    [InlineData(nameof(ArenaPrefault.OnDemand), true)]
+    [InlineData(nameof(ArenaPrefault.OnDemand), false)]
     public void Allocate_AlignedAndWritable(string prefaultName, bool hugePages)
     {
         ArenaPrefault prefault = Enum.Parse<ArenaPrefault>(prefaultName);
@@ -39,6 +41,40 @@ public sealed class HostArenaDestinationTests
 
         Assert.Equal(0, arena.LiveBuffers);
         Assert.Equal(0, arena.AllocatedBytes);
+    }
+
+    [Fact]
+    public void OnDemand_ManyThreadsFirstTouchingTheSameRegions_AllGetTheirSpansAndEveryWriteLands()
+    {
+        // Eight threads ask for interleaved 64 KiB spans of the same few 2 MiB regions at once: whoever comes first
+        // faults a region in, the others wait for it; nobody may hang, and every byte written must read back.
+        using var arena = new HostArenaDestination(new HostArenaOptions { Prefault = ArenaPrefault.OnDemand, PrefaultRegion = 2L << 20 });
+        const int Span = 64 << 10;
+        const int Threads = 8;
+        long length = (6L << 20) + 4096;
+        using IDeviceBuffer buffer = arena.Allocate(length);
+        int spans = (int)((length + Span - 1) / Span);
+        using var start = new Barrier(Threads);
+        Parallel.For(0, Threads, new ParallelOptions { MaxDegreeOfParallelism = Threads }, thread =>
+        {
+            start.SignalAndWait();
+            for (int s = thread; s < spans; s += Threads)
+            {
+                long offset = (long)s * Span;
+                int count = (int)Math.Min(Span, length - offset);
+                Assert.True(buffer.TryGetHostSpan(offset, count, out Span<byte> target));
+                target.Fill((byte)(s % 251));
+            }
+        });
+
+        byte[] back = new byte[Span];
+        for (int s = 0; s < spans; s++)
+        {
+            long offset = (long)s * Span;
+            int count = (int)Math.Min(Span, length - offset);
+            buffer.CopyToHost(offset, back.AsSpan(0, count));
+            Assert.All(back.AsSpan(0, count).ToArray(), b => Assert.Equal((byte)(s % 251), b));
+        }
     }
 
     [Fact]
