@@ -64,8 +64,8 @@ internal static class LoadBenchmark
                 var noPrefault = new HostArenaDestination(new HostArenaOptions { Prefault = ArenaPrefault.None });
                 var background = new HostArenaDestination(new HostArenaOptions { Prefault = ArenaPrefault.Background });
                 var onDemand = new HostArenaDestination(new HostArenaOptions { Prefault = ArenaPrefault.OnDemand });
-                var smallRegions = new HostArenaDestination(new HostArenaOptions { PrefaultRegion = 2L << 20 });
-                variantArenas.AddRange([plain, upfront, noPrefault, background, onDemand, smallRegions]);
+                var largeRegions = new HostArenaDestination(new HostArenaOptions { PrefaultRegion = 8L << 20 });
+                variantArenas.AddRange([plain, upfront, noPrefault, background, onDemand, largeRegions]);
                 var read = new LoadOptions { Mode = LoadMode.Read, ChunkSize = chunkSize, PeakMemory = PeakMemoryTracking.HighWaterMark };
                 primary.Add(("read/plain-arena", plain, read));
                 primary.Add(("read/huge-pages-only", noPrefault, read));
@@ -73,10 +73,16 @@ internal static class LoadBenchmark
                 primary.Add(("read/background-prefault", background, read));
                 primary.Add(("read/on-demand-prefault", onDemand, read));
                 primary.Add(("read/2-readers", destination, read with { Readers = 2 }));
-                primary.Add(("read/2-readers-no-helper", destination, read with { Readers = 2, ReadAhead = ReadAheadMode.Off }));
-                primary.Add(("read/2MiB-regions", smallRegions, read));
+                primary.Add(("read/3-readers", destination, read with { Readers = 3 }));
+                primary.Add(("read/8-readers", destination, read with { Readers = 8 }));
+                primary.Add(("mmap/2-readers", destination, primary[0].Options with { Readers = 2 }));
+                primary.Add(("mmap/8-readers", destination, primary[0].Options with { Readers = 8 }));
+                primary.Add(("mmap/helper", destination, primary[0].Options with { ReadAhead = ReadAheadMode.Helper }));
+                primary.Add(("read/chunk-claims", destination, read with { RegionClaims = false }));
+                primary.Add(("read/8MiB-regions", largeRegions, read));
+                primary.Add(("read/previous-default", largeRegions, read with { Readers = 1, RegionClaims = false }));
+                primary.Add(("mmap/previous-default", largeRegions, primary[0].Options with { Readers = 1, RegionClaims = false, ReadAhead = ReadAheadMode.Helper }));
                 primary.Add(("direct/2-readers", destination, primary[2].Options with { Readers = 2 }));
-                primary.Add(("read/whole-block-read-ahead", destination, read with { ReadAheadWindow = long.MaxValue / 2 }));
                 primary.Add(("direct/32MiB-read-ahead", destination, primary[2].Options with { ReadAheadWindow = 32L << 20 }));
                 primary.Add(("direct/background-prefault", background, primary[2].Options with { ReadAhead = ReadAheadMode.Off }));
                 primary.Add(("read/staged", destination, read with { DirectHostWrites = false }));
@@ -84,7 +90,6 @@ internal static class LoadBenchmark
                 primary.Add(("mmap/1-reader", destination, primary[0].Options with { Readers = 1 }));
                 primary.Add(("read/no-read-ahead", destination, read with { ReadAhead = ReadAheadMode.Off }));
                 primary.Add(("mmap/no-read-ahead", destination, primary[0].Options with { ReadAhead = ReadAheadMode.Off }));
-                primary.Add(("mmap/populate-in-reader", destination, primary[0].Options with { ReadAhead = ReadAheadMode.InReader }));
                 primary.Add(("mmap/no-release", destination, primary[0].Options with { ReleaseConsumedRanges = false }));
                 LoadOptions direct = primary[2].Options;
                 primary.Add(("direct/1-reader", destination, direct with { Readers = 1 }));
@@ -127,7 +132,7 @@ internal static class LoadBenchmark
                 Device = destination.DeviceName,
                 ChunkSize = chunkSize,
                 Runs = runs,
-                Readers = LoadOptions.DefaultReaders,
+                Readers = destination.IsHostMemory ? LoadOptions.HostReaders : LoadOptions.DefaultReaders,
                 Cold = cold,
             };
 

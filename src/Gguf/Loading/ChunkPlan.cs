@@ -51,8 +51,15 @@ internal sealed class ChunkPlan
             long chunks = head > 0 ? 1 + ((size - head + chunkSize - 1) / chunkSize) : (size + chunkSize - 1) / chunkSize;
             _chunkStart[i + 1] = _chunkStart[i] + chunks;
             TensorBytes += size;
+            DeviceFollowsFile &= i == 0 || Order[i].Offset >= Order[i - 1].Offset;
         }
     }
+
+    /// <summary>
+    /// Whether chunk numbers, which follow the file, also follow the destination (the tensors were given in file
+    /// order, as for a whole file): then <see cref="FirstChunkAtOrAfter"/> is defined.
+    /// </summary>
+    public bool DeviceFollowsFile { get; } = true;
 
     /// <summary>The tensors in the order given, each with its place in the block.</summary>
     public IReadOnlyList<LoadedTensor> Tensors { get; }
@@ -98,6 +105,35 @@ internal sealed class ChunkPlan
 
     /// <summary>The number of chunks of the tensor at <paramref name="index"/> of <see cref="Order"/>.</summary>
     public long ChunkCountOf(int index) => _chunkStart[index + 1] - _chunkStart[index];
+
+    /// <summary>
+    /// The first chunk that starts at or after <paramref name="deviceOffset"/> in the block (<see cref="TotalChunks"/>
+    /// when none does); only where <see cref="DeviceFollowsFile"/>.
+    /// </summary>
+    public long FirstChunkAtOrAfter(long deviceOffset)
+    {
+        if (!DeviceFollowsFile)
+        {
+            throw new InvalidOperationException("the chunks do not follow the destination");
+        }
+
+        long low = 0;
+        long high = TotalChunks;
+        while (low < high)
+        {
+            long middle = low + ((high - low) / 2);
+            if (Locate(middle).DeviceOffset >= deviceOffset)
+            {
+                high = middle;
+            }
+            else
+            {
+                low = middle + 1;
+            }
+        }
+
+        return low;
+    }
 
     /// <summary>The chunk with the given number.</summary>
     public LoadChunk Locate(long chunk)

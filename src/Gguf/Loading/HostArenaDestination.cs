@@ -20,7 +20,7 @@ internal enum ArenaPrefault
     Background,
 
     /// <summary>
-    /// Each 8 MiB region is faulted in, in one call, the first time the loader asks for a span in it: no extra
+    /// Each region (2 MiB by default) is faulted in, in one call, the first time the loader asks for a span in it: no extra
     /// thread, and no writer ever faults page by page.
     /// </summary>
     OnDemand,
@@ -47,7 +47,7 @@ public sealed record HostArenaOptions
     /// <summary>The bytes one pre-faulting call covers (<see cref="ArenaPrefault.OnDemand"/>, <see cref="ArenaPrefault.Background"/>); a multiple of 2 MiB.</summary>
     internal long PrefaultRegion { get; init; } = DefaultPrefaultRegion;
 
-    internal const long DefaultPrefaultRegion = 8L << 20;
+    internal const long DefaultPrefaultRegion = 2L << 20;
 }
 
 /// <summary>

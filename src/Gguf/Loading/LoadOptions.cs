@@ -78,14 +78,22 @@ public sealed record LoadOptions
     public int RingSize { get; init; } = 4;
 
     /// <summary>
-    /// Reader threads (1–64); 0 (the default) picks <see cref="DefaultReaders"/>, and for <see cref="LoadMode.Direct"/>
-    /// at least <see cref="DirectReaders"/>. Staged GPU loads are bound by the readers' copies out of the page cache
+    /// Reader threads (1–64); 0 (the default) picks <see cref="HostReaders"/> for loads into host memory,
+    /// <see cref="DefaultReaders"/> for staged ones, and for <see cref="LoadMode.Direct"/> at least <see cref="DirectReaders"/>. Staged GPU loads are bound by the readers' copies out of the page cache
     /// and scale with them (docs/benchmarks-load.md).
     /// </summary>
     public int Readers { get; init; }
 
-    /// <summary>The reader threads of <see cref="Readers"/> = 0: half the processors, between 1 and 8.</summary>
+    /// <summary>The reader threads of <see cref="Readers"/> = 0 for staged (GPU) loads: half the processors, between 1 and 8.</summary>
     public static int DefaultReaders => Math.Clamp(Environment.ProcessorCount / 2, 1, 8);
+
+    /// <summary>
+    /// The reader threads of <see cref="Readers"/> = 0 for <see cref="LoadMode.Read"/> and <see cref="LoadMode.Mmap"/>
+    /// loads into host memory: two per processor, between 2 and 8. Each reader faults in the region of the block it
+    /// fills next, so first-touching the destination and copying run side by side; a second reader per processor
+    /// keeps it busy while the other waits on a fault (docs/benchmarks-load.md).
+    /// </summary>
+    public static int HostReaders => Math.Clamp(2 * Environment.ProcessorCount, 2, 8);
 
     /// <summary>
     /// The fewest reader threads of a <see cref="LoadMode.Direct"/> load with <see cref="Readers"/> = 0: they mostly
@@ -117,11 +125,22 @@ public sealed record LoadOptions
     /// <summary>How peak resident memory is measured (<see cref="LoadStatistics.PeakRssBytes"/>): sampled by default; the CLI asks for the exact high-water mark.</summary>
     internal PeakMemoryTracking PeakMemory { get; init; } = PeakMemoryTracking.Sampled;
 
-    /// <summary>How the pages a chunk needs are brought in before the chunk is copied; benchmarks compare the choices.</summary>
-    internal ReadAheadMode ReadAhead { get; init; } = ReadAheadMode.Helper;
+    /// <summary>
+    /// How the pages a chunk needs are brought in before the chunk is copied; benchmarks compare the choices.
+    /// Null: <see cref="ReadAheadMode.InReader"/> for <see cref="LoadMode.Mmap"/> with several readers (each maps its own
+    /// chunk in; one helper fell behind four readers), <see cref="ReadAheadMode.Helper"/> otherwise.
+    /// </summary>
+    internal ReadAheadMode? ReadAhead { get; init; }
 
     /// <summary>Tests: behave as on a file system that refuses <c>O_DIRECT</c> (tmpfs before Linux 6.6), to exercise the fallback.</summary>
     internal bool SimulateDirectIoRefusal { get; init; }
+
+    /// <summary>
+    /// Whether readers of an in-place host load take whole 8 MiB regions of the block (the chunks that start in one)
+    /// instead of single chunks (a benchmark knob). Null: yes, except in <see cref="LoadMode.Direct"/>, whose
+    /// chunks follow the file's blocks, and when the tensors were not given in file order.
+    /// </summary>
+    internal bool? RegionClaims { get; init; }
 
     /// <summary>
     /// How far ahead of the readers the read-ahead helper works (a benchmark knob). Null: the whole block in
@@ -131,7 +150,11 @@ public sealed record LoadOptions
     internal long? ReadAheadWindow { get; init; }
 
 
-    internal int EffectiveReaders(LoadMode mode) => Readers > 0 ? Readers : mode == LoadMode.Direct ? Math.Max(DefaultReaders, DirectReaders) : DefaultReaders;
+    internal int EffectiveReaders(LoadMode mode, bool inPlaceHost) =>
+        Readers > 0 ? Readers
+        : mode == LoadMode.Direct ? Math.Max(DefaultReaders, DirectReaders)
+        : inPlaceHost ? HostReaders
+        : DefaultReaders;
 
     internal void Validate()
     {

@@ -37,6 +37,8 @@ public sealed partial class ModelLoader
         private LoadMode _mode;
         private int _readers;
         private long _nextChunk;
+        private long _nextRegion;
+        private bool _regionClaims;
         private volatile bool _failed;
 
         public LoadRun(ModelLoader loader, GgufFile file, IReadOnlyList<GgufTensorInfo> tensors, IProgress<LoadProgress>? progress, CancellationToken cancellationToken)
@@ -102,15 +104,20 @@ public sealed partial class ModelLoader
                     advised = true;
                 }
 
-                bool helper = _options.ReadAhead == ReadAheadMode.Helper;
-                if (_plan.TotalChunks > 0 && _options.ReadAhead != ReadAheadMode.Off && (touchesMapping || (helper && !_staged)))
+                // The helper faults the destination in when the readers do not: ahead of disk-bound direct readers, and
+                // for a single reader. Several readers with region claims each fault in the region they fill next,
+                // which measured faster than one helper running ahead of them (docs/benchmarks-load.md).
+                ReadAheadMode readAhead = _options.ReadAhead ?? (touchesMapping && _readers > 1 ? ReadAheadMode.InReader : ReadAheadMode.Helper);
+                bool helper = readAhead == ReadAheadMode.Helper;
+                bool helperFaultsBlock = helper && !_staged && (_mode == LoadMode.Direct || !_regionClaims || _readers == 1);
+                if (_plan.TotalChunks > 0 && readAhead != ReadAheadMode.Off && (touchesMapping || helperFaultsBlock))
                 {
                     // Direct reads wait for the disk: there the helper faults the whole block in as fast as it can (it is
                     // allocated in full anyway), and once it is done the readers, and on a VM the disk emulation, have the
                     // CPU to themselves. Copies from the page cache keep it one window ahead, so that the pages it zeroed
                     // are still in the cache when the copy writes them (docs/benchmarks-load.md).
                     long window = _options.ReadAheadWindow ?? (_mode == LoadMode.Direct ? Math.Max(ReadAheadWindow, _plan.AllocationBytes) : ReadAheadWindow);
-                    _readAhead = new ReadAheadWorker(_plan, () => Interlocked.Read(ref _nextChunk), _file, touchesMapping ? lease : null, helper && !_staged ? _buffer : null,
+                    _readAhead = new ReadAheadWorker(_plan, () => Interlocked.Read(ref _nextChunk), _file, touchesMapping ? lease : null, helperFaultsBlock ? _buffer : null,
                         window, ReadAheadBatch, _loader._logger);
                     if (helper)
                     {
@@ -241,7 +248,8 @@ public sealed partial class ModelLoader
                 }
             }
 
-            _readers = _options.EffectiveReaders(_mode);
+            _readers = _options.EffectiveReaders(_mode, inPlaceHost: !_staged);
+            _regionClaims = (_options.RegionClaims ?? true) && !_staged && _mode != LoadMode.Direct && _plan.DeviceFollowsFile;
             return resident;
         }
 
@@ -284,11 +292,12 @@ public sealed partial class ModelLoader
             {
                 using IChunkReader source = CreateReader();
                 int slot = 0;
+                long number = 0;
+                long end = 0;
                 while (!_failed)
                 {
                     _cancellationToken.ThrowIfCancellationRequested();
-                    long number = Interlocked.Increment(ref _nextChunk) - 1;
-                    if (number >= _plan.TotalChunks)
+                    if (number == end && !Claim(out number, out end))
                     {
                         return;
                     }
@@ -318,12 +327,52 @@ public sealed partial class ModelLoader
 
                     source.Consumed(chunk);
                     _progress.ChunkDone(chunk);
+                    number++;
                 }
             }
             catch
             {
                 _failed = true;
                 throw;
+            }
+        }
+
+        /// <summary>
+        /// The next chunks for a reader, [<paramref name="first"/>, <paramref name="end"/>): one chunk, or with region
+        /// claims every chunk that starts in the next region of the block, so that one reader faults a region in and
+        /// fills it while the memory it just zeroed is still in the cache, and readers never wait on each other's faults.
+        /// </summary>
+        private bool Claim(out long first, out long end)
+        {
+            if (!_regionClaims)
+            {
+                first = Interlocked.Increment(ref _nextChunk) - 1;
+                end = first + 1;
+                return first < _plan.TotalChunks;
+            }
+
+            while (true)
+            {
+                long region = Interlocked.Increment(ref _nextRegion) - 1;
+                long start = region * ClaimRegion;
+                if (start >= _plan.AllocationBytes)
+                {
+                    first = end = _plan.TotalChunks;
+                    return false;
+                }
+
+                first = _plan.FirstChunkAtOrAfter(start);
+                end = _plan.FirstChunkAtOrAfter(start + ClaimRegion);
+                if (first < end)
+                {
+                    // What the read-ahead helper and the progress consider "taken".
+                    long taken;
+                    while ((taken = Interlocked.Read(ref _nextChunk)) < end && Interlocked.CompareExchange(ref _nextChunk, end, taken) != taken)
+                    {
+                    }
+
+                    return true;
+                }
             }
         }
 

@@ -135,9 +135,13 @@ public sealed partial class ModelLoader
     // Auto reads with O_DIRECT when less than this fraction of the file is cached (docs/loading.md).
     private const double AutoDirectBelowResidency = 0.5;
 
-    // The read-ahead helper prepares up to this much ahead of the readers, this much per step (the host arena's region).
+    // The read-ahead helper prepares up to this much ahead of the readers (direct mode: the whole block), this much per step.
     private const long ReadAheadWindow = 32L << 20;
     private const long ReadAheadBatch = 8L << 20;
+
+    // Readers with region claims take the chunks that start in one 8 MiB region of the block at a time: four of the
+    // host arena's 2 MiB pre-faulting regions, which the reader faults in one by one just before filling each.
+    private const long ClaimRegion = 8L << 20;
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Loading {Tensors} tensors ({Bytes} bytes) from '{Path}' to {Device}: mode {Mode}, chunk {ChunkSize}, {Readers} reader(s), {Staging}")]
     private static partial void LogStarting(ILogger logger, int tensors, long bytes, string path, string device, LoadMode mode, int chunkSize, int readers, string staging);

@@ -48,4 +48,42 @@ public sealed class ChunkPlanTests
 
         Assert.Equal(plan.TotalChunks, number);
     }
+
+    [Theory]
+    [InlineData(4096)]
+    [InlineData(65537)]
+    [InlineData(1 << 20)]
+    public void FirstChunkAtOrAfter_AgreesWithAScanOverEveryChunk(int chunkSize)
+    {
+        using var dir = new TempDirectory();
+        TestModel model = TestModels.WriteSized(dir.File("m.gguf"), 6 << 20);
+        using GgufFile gguf = GgufFile.Open(model.Path);
+        var plan = new ChunkPlan(gguf.Tensors, 256, chunkSize);
+        Assert.True(plan.DeviceFollowsFile);
+        long[] starts = [.. Enumerable.Range(0, (int)plan.TotalChunks).Select(c => plan.Locate(c).DeviceOffset)];
+
+        var probes = new List<long> { 0, 1, plan.AllocationBytes - 1, plan.AllocationBytes, plan.AllocationBytes + 12345 };
+        probes.AddRange(starts);
+        probes.AddRange(starts.Select(s => s + 1));
+        var random = new Random(chunkSize);
+        probes.AddRange(Enumerable.Range(0, 200).Select(_ => random.NextInt64(0, plan.AllocationBytes + 1)));
+        foreach (long offset in probes)
+        {
+            long expected = Array.FindIndex(starts, s => s >= offset);
+            Assert.Equal(expected < 0 ? plan.TotalChunks : expected, plan.FirstChunkAtOrAfter(offset));
+        }
+    }
+
+    [Fact]
+    public void DeviceFollowsFile_FalseWhenTensorsAreGivenOutOfFileOrder()
+    {
+        using var dir = new TempDirectory();
+        TestModel model = TestModels.Write(dir.File("m.gguf"));
+        using GgufFile gguf = GgufFile.Open(model.Path);
+
+        var plan = new ChunkPlan([.. gguf.Tensors.Reverse()], 256, 4096);
+
+        Assert.False(plan.DeviceFollowsFile);
+        Assert.Throws<InvalidOperationException>(() => plan.FirstChunkAtOrAfter(0));
+    }
 }

@@ -1,3 +1,4 @@
+using Gguf.Format;
 using Gguf.IO;
 using Gguf.Loading;
 using Gguf.Model;
@@ -74,7 +75,7 @@ public sealed class LoadModeTests
             Assert.Equal(LoadMode.Read, loaded.Statistics.Mode);
             Assert.Equal(LoadMode.Direct, loaded.Statistics.RequestedMode);
             Assert.True(loaded.Statistics.DirectIoRefused);
-            Assert.Equal(LoadOptions.DefaultReaders, loaded.Statistics.Readers);
+            Assert.Equal(staged ? LoadOptions.DefaultReaders : LoadOptions.HostReaders, loaded.Statistics.Readers);
         }
 
         Assert.Equal(0, device.LiveBuffers);
@@ -90,7 +91,7 @@ public sealed class LoadModeTests
 
         using LoadedModel loaded = new ModelLoader(new HostArenaDestination(), new LoadOptions { Mode = LoadMode.Direct, ChunkSize = 4096 }).Load(gguf, null, Ct);
 
-        Assert.Equal(loaded.Statistics.Mode == LoadMode.Direct ? Math.Max(LoadOptions.DefaultReaders, LoadOptions.DirectReaders) : LoadOptions.DefaultReaders, loaded.Statistics.Readers);
+        Assert.Equal(loaded.Statistics.Mode == LoadMode.Direct ? Math.Max(LoadOptions.DefaultReaders, LoadOptions.DirectReaders) : LoadOptions.HostReaders, loaded.Statistics.Readers);
     }
 
     [Fact]
@@ -161,6 +162,47 @@ public sealed class LoadModeTests
         Assert.InRange(resident, 0, 1);
         LoadMode expected = resident < 0.5 ? (loaded.Statistics.DirectIoRefused ? LoadMode.Read : LoadMode.Direct) : LoadMode.Read;
         Assert.Equal(expected, loaded.Statistics.Mode);
+    }
+
+    [Theory]
+    [InlineData(LoadMode.Read, false, 4)]
+    [InlineData(LoadMode.Read, true, 4)]
+    [InlineData(LoadMode.Read, true, 1)]
+    [InlineData(LoadMode.Mmap, true, 3)]
+    [InlineData(LoadMode.Mmap, false, 3)]
+    public void Load_RegionClaimsOrChunkClaims_BytesExactAndVerified(LoadMode mode, bool regionClaims, int readers)
+    {
+        // Small tensors share regions, large ones span several; the readers take whole 8 MiB regions of the block.
+        using var dir = new TempDirectory();
+        TestModel model = TestModels.WriteSized(dir.File("m.gguf"), 40 << 20);
+        using GgufFile gguf = GgufFile.Open(model.Path);
+        var arena = new HostArenaDestination();
+
+        using LoadedModel loaded = new ModelLoader(arena, new LoadOptions { Mode = mode, RegionClaims = regionClaims, Readers = readers, ChunkSize = 256 << 10, Verify = true }).Load(gguf, null, Ct);
+
+        LoadAssert.BytesExact(loaded, model);
+        Assert.Equal(readers, loaded.Statistics.Readers);
+    }
+
+    [Fact]
+    public void Load_SubsetOutOfFileOrder_FallsBackToChunkClaims_BytesExact()
+    {
+        // Region claims need chunk numbers that follow the block; tensors given in reverse order do not.
+        using var dir = new TempDirectory();
+        TestModel model = TestModels.WriteSized(dir.File("m.gguf"), 20 << 20);
+        using GgufFile gguf = GgufFile.Open(model.Path);
+        GgufTensorInfo[] reversed = [.. gguf.Tensors.Reverse()];
+        var arena = new HostArenaDestination();
+
+        using LoadedModel loaded = new ModelLoader(arena, new LoadOptions { Mode = LoadMode.Read, Readers = 3, ChunkSize = 64 << 10, Verify = true }).Load(gguf, reversed, null, Ct);
+
+        Assert.Equal(reversed.Select(t => t.Name), loaded.Tensors.Select(t => t.Name));
+        foreach (LoadedTensor tensor in loaded.Tensors)
+        {
+            byte[] back = new byte[tensor.ByteSize];
+            loaded.CopyToHost(tensor, 0, back);
+            Assert.True(model.BytesOf(tensor.Name).AsSpan().SequenceEqual(back), $"tensor '{tensor.Name}' differs");
+        }
     }
 
     [Theory]
