@@ -77,7 +77,7 @@ internal static class LoadBenchmark
                 primary.Add(("read/8-readers", destination, read with { Readers = 8 }));
                 primary.Add(("mmap/2-readers", destination, primary[0].Options with { Readers = 2 }));
                 primary.Add(("mmap/8-readers", destination, primary[0].Options with { Readers = 8 }));
-                primary.Add(("mmap/helper", destination, primary[0].Options with { ReadAhead = ReadAheadMode.Helper }));
+                primary.Add(("mmap/in-reader", destination, primary[0].Options with { ReadAhead = ReadAheadMode.InReader }));
                 primary.Add(("read/chunk-claims", destination, read with { RegionClaims = false }));
                 primary.Add(("read/8MiB-regions", largeRegions, read));
                 primary.Add(("read/previous-default", largeRegions, read with { Readers = 1, RegionClaims = false }));

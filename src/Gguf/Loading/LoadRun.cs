@@ -104,10 +104,11 @@ public sealed partial class ModelLoader
                     advised = true;
                 }
 
-                // The helper faults the destination in when the readers do not: ahead of disk-bound direct readers, and
-                // for a single reader. Several readers with region claims each fault in the region they fill next,
-                // which measured faster than one helper running ahead of them (docs/benchmarks-load.md).
-                ReadAheadMode readAhead = _options.ReadAhead ?? (touchesMapping && _readers > 1 ? ReadAheadMode.InReader : ReadAheadMode.Helper);
+                // The helper maps the file in ahead of mmap readers (one helper beat each reader populating its own
+                // chunk, docs/benchmarks-load.md) and faults the destination in where the readers do not: ahead of
+                // disk-bound direct readers, and for a single reader. Several readers with region claims each fault in
+                // the region they fill next, which measured faster than one helper running ahead of them.
+                ReadAheadMode readAhead = _options.ReadAhead ?? ReadAheadMode.Helper;
                 bool helper = readAhead == ReadAheadMode.Helper;
                 bool helperFaultsBlock = helper && !_staged && (_mode == LoadMode.Direct || !_regionClaims || _readers == 1);
                 if (_plan.TotalChunks > 0 && readAhead != ReadAheadMode.Off && (touchesMapping || helperFaultsBlock))
