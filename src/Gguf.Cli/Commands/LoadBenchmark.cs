@@ -28,6 +28,7 @@ internal sealed class LoadBenchmarkResult
     public bool Cold { get; init; }
     public double? ColdLoad { get; set; }
     public double? DirectRead { get; set; }
+    public double? ColdFault { get; set; }
     public string? ColdMode { get; set; }
     public double? ColdResidentAfterEviction { get; set; }
     public double? ModeRatio(string name, string baseline) => Modes.TryGetValue(name, out double a) && Modes.TryGetValue(baseline, out double b) && b > 0 ? a / b : null;
@@ -150,6 +151,7 @@ internal static class LoadBenchmark
 
             var coldLoads = new List<double>();
             var directReads = new List<double>();
+            var coldFaults = new List<double>();
             var naive = new List<double>();
             var reused = new List<double>();
             var modes = primary.ToDictionary(p => p.Name, _ => new List<double>());
@@ -191,7 +193,7 @@ internal static class LoadBenchmark
 
                 if (cold)
                 {
-                    MeasureCold(gguf, handle, destination, chunkSize, result, directReads, coldLoads, cancellationToken);
+                    MeasureCold(gguf, handle, destination, chunkSize, result, directReads, coldLoads, coldFaults, cancellationToken);
                     foreach ((string name, ITensorDestination target, LoadOptions options) in coldVariants)
                     {
                         Evict(gguf, result);
@@ -212,6 +214,7 @@ internal static class LoadBenchmark
             {
                 result.ColdLoad = Statistics.Median([.. coldLoads]);
                 result.DirectRead = directReads.Count > 0 ? Statistics.Median([.. directReads]) : null;
+                result.ColdFault = coldFaults.Count > 0 ? Statistics.Median([.. coldFaults]) : null;
             }
 
             result.ReadReused = Statistics.Median([.. reused]);
@@ -306,8 +309,10 @@ internal static class LoadBenchmark
     /// One run of <c>--cold</c>: the file evicted from the page cache (and checked with mincore) before each of the
     /// baseline — one O_DIRECT sequential read of the whole file through a reused aligned buffer, what the disk
     /// gives — and an <c>auto</c> load; then the cache is warmed again for the next run's warm measurements.
+    /// For the host arena it also records how fast the load's fresh memory was faulted in (bytes per second of the
+    /// faulting threads' time), the other bound of a cold load besides the disk.
     /// </summary>
-    private static void MeasureCold(GgufFile gguf, SafeFileHandle handle, ITensorDestination destination, int chunkSize, LoadBenchmarkResult result, List<double> directReads, List<double> coldLoads, CancellationToken cancellationToken)
+    private static void MeasureCold(GgufFile gguf, SafeFileHandle handle, ITensorDestination destination, int chunkSize, LoadBenchmarkResult result, List<double> directReads, List<double> coldLoads, List<double> coldFaults, CancellationToken cancellationToken)
     {
         Evict(gguf, result);
         using (SafeFileHandle? direct = DirectIo.TryOpen(gguf, simulateRefusal: false, out _))
@@ -320,10 +325,19 @@ internal static class LoadBenchmark
 
         Evict(gguf, result);
         var options = new LoadOptions { Mode = LoadMode.Auto, ChunkSize = chunkSize, PeakMemory = PeakMemoryTracking.HighWaterMark };
+        (long Bytes, long Ticks) before = destination is HostArenaDestination arena ? arena.FaultCounters : default;
         using (LoadedModel model = new ModelLoader(destination, options).Load(gguf, null, cancellationToken))
         {
             coldLoads.Add(model.Statistics.GigabytesPerSecond);
             result.ColdMode = model.Statistics.Mode.ToString().ToLowerInvariant();
+            if (destination is HostArenaDestination faulted)
+            {
+                (long bytes, long ticks) = faulted.FaultCounters;
+                if (ticks > before.Ticks)
+                {
+                    coldFaults.Add((bytes - before.Bytes) / ((double)(ticks - before.Ticks) / Stopwatch.Frequency) / 1e9);
+                }
+            }
         }
 
         _ = ReadReused(handle, gguf.FileSize);

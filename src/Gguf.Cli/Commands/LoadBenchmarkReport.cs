@@ -56,6 +56,7 @@ internal static class LoadBenchmarkReport
 
             WriteNullable(writer, "direct_read_gb_per_s", r.DirectRead);
             WriteNullable(writer, "ratio_cold_vs_direct_read", r.ColdLoad / r.DirectRead);
+            WriteNullable(writer, "cold_fault_gb_per_s", r.ColdFault);
             WriteNullable(writer, "cold_resident_fraction_after_eviction", r.ColdResidentAfterEviction);
             writer.WriteNumber("destination_bytes", r.DestinationBytes);
             LoadReport.WriteNullable(writer, "peak_rss_bytes", r.PeakRss);
@@ -102,6 +103,10 @@ internal static class LoadBenchmarkReport
             o.WriteLine($"cold:          {Number(r.ColdLoad)} GB/s ({r.ColdMode ?? "?"}; file evicted before each load, at most {(r.ColdResidentAfterEviction ?? 0) * 100:F1} % still cached)");
             o.WriteLine($"direct_read:   {Number(r.DirectRead)} GB/s   (O_DIRECT through one aligned 1 MiB buffer: the disk)");
             o.WriteLine($"cold/direct:   {(r.ColdLoad / r.DirectRead is double ratio ? $"{ratio:F2}x" : "not measured")}");
+            if (r.ColdFault is double fault)
+            {
+                o.WriteLine($"cold faults:   {fault:F2} GB/s   (the cold load's fresh memory faulted in, per second of faulting)");
+            }
         }
 
         o.WriteLine($"best/naive:    {r.Modes[r.Best] / r.NaiveRead:F2}x ({r.Best})");

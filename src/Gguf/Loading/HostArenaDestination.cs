@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Gguf.IO;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -62,6 +63,8 @@ public sealed class HostArenaDestination : TensorDestination
     private const int StagingAlignment = 4096;
     private readonly HostArenaOptions _options;
     private readonly ILogger _logger;
+    private long _faultedBytes;
+    private long _faultTicks;
 
     /// <summary>Creates a host arena.</summary>
     public HostArenaDestination(HostArenaOptions? options = null, ILogger? logger = null)
@@ -94,6 +97,13 @@ public sealed class HostArenaDestination : TensorDestination
     /// <inheritdoc />
     public override int Alignment => BlockAlignment;
 
+    /// <summary>
+    /// The bytes the on-demand regions of this arena's blocks were faulted in for so far, and the time the faulting
+    /// threads spent on it (<see cref="System.Diagnostics.Stopwatch"/> ticks, summed over threads): benchmarks report
+    /// the rate, which bounds a load into fresh memory.
+    /// </summary>
+    internal (long Bytes, long Ticks) FaultCounters => (Interlocked.Read(ref _faultedBytes), Interlocked.Read(ref _faultTicks));
+
     /// <inheritdoc />
     protected override DeviceBuffer AllocateCore(long length)
     {
@@ -114,6 +124,12 @@ public sealed class HostArenaDestination : TensorDestination
     protected override StagingBuffer AllocateStagingCore(int length) =>
         new HostStagingBuffer(this, AlignedMemoryHandle.Allocate(length, StagingAlignment, "staging", _logger));
 
+    private void CountFault(long bytes, long ticks)
+    {
+        Interlocked.Add(ref _faultedBytes, bytes);
+        Interlocked.Add(ref _faultTicks, ticks);
+    }
+
     /// <summary>One block of host memory; its pointer work is done by the handle, in the IO layer.</summary>
     private sealed class ArenaBuffer : DeviceBuffer
     {
@@ -121,6 +137,7 @@ public sealed class HostArenaDestination : TensorDestination
         private const int RegionUntouched = 0;
         private const int RegionFaulting = 1;
         private const int RegionReady = 2;
+        private readonly HostArenaDestination _arena;
         private readonly HostMemoryHandle _memory;
         private readonly long _region;
         private readonly int[]? _regionState;
@@ -129,6 +146,7 @@ public sealed class HostArenaDestination : TensorDestination
         public ArenaBuffer(HostArenaDestination owner, HostMemoryHandle memory, long length, ArenaPrefault prefault, long region)
             : base(owner, length)
         {
+            _arena = owner;
             _memory = memory;
             _region = region;
             if (prefault == ArenaPrefault.Background && length <= region)
@@ -216,14 +234,17 @@ public sealed class HostArenaDestination : TensorDestination
 
                 if (Interlocked.CompareExchange(ref state, RegionFaulting, RegionUntouched) == RegionUntouched)
                 {
+                    long began = Stopwatch.GetTimestamp();
+                    long start = region * _region;
+                    long bytes = Math.Min(_region, Length - start);
                     try
                     {
-                        long start = region * _region;
-                        _ = _memory.Populate(start, Math.Min(_region, Length - start), CancellationToken.None);
+                        _ = _memory.Populate(start, bytes, CancellationToken.None);
                     }
                     finally
                     {
                         Volatile.Write(ref state, RegionReady);
+                        _arena.CountFault(bytes, Stopwatch.GetTimestamp() - began);
                     }
 
                     continue;

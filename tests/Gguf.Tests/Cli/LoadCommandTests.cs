@@ -247,6 +247,7 @@ public sealed class LoadCommandTests
             Assert.True(root.GetProperty("direct_read_gb_per_s").GetDouble() > 0);
             Assert.True(root.GetProperty("ratio_cold_vs_direct_read").GetDouble() > 0);
             Assert.InRange(root.GetProperty("cold_resident_fraction_after_eviction").GetDouble(), 0, 1);
+            Assert.True(root.GetProperty("cold_fault_gb_per_s").GetDouble() > 0, "the cold load into the host arena faults fresh memory in, and the bench times it");
         }
     }
 
@@ -260,7 +261,7 @@ public sealed class LoadCommandTests
 
         Assert.True(exit == 0, error);
         using var json = JsonDocument.Parse(output);
-        foreach (string key in new[] { "cold_gb_per_s", "direct_read_gb_per_s", "ratio_cold_vs_direct_read" })
+        foreach (string key in new[] { "cold_gb_per_s", "direct_read_gb_per_s", "ratio_cold_vs_direct_read", "cold_fault_gb_per_s" })
         {
             Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty(key).ValueKind);
         }

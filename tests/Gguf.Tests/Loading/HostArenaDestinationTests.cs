@@ -67,6 +67,10 @@ public sealed class HostArenaDestinationTests
             }
         });
 
+        // Each region was faulted in exactly once, by one thread, and the arena counted it once.
+        Assert.Equal(length, arena.FaultCounters.Bytes);
+        Assert.True(arena.FaultCounters.Ticks > 0);
+
         byte[] back = new byte[Span];
         for (int s = 0; s < spans; s++)
         {
