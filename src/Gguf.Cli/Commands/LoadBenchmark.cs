@@ -78,6 +78,8 @@ internal static class LoadBenchmark
                 primary.Add(("read/8-readers", destination, read with { Readers = 8 }));
                 primary.Add(("mmap/2-readers", destination, primary[0].Options with { Readers = 2 }));
                 primary.Add(("mmap/8-readers", destination, primary[0].Options with { Readers = 8 }));
+                primary.Add(("mmap/cached-stores", destination, primary[0].Options with { StreamingStores = false }));
+                primary.Add(("direct/cached-stores", destination, primary[2].Options with { StreamingStores = false }));
                 primary.Add(("mmap/in-reader", destination, primary[0].Options with { ReadAhead = ReadAheadMode.InReader }));
                 primary.Add(("read/chunk-claims", destination, read with { RegionClaims = false }));
                 primary.Add(("read/8MiB-regions", largeRegions, read));
@@ -166,7 +168,6 @@ internal static class LoadBenchmark
             for (int run = 0; run < runs; run++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                console.Error.WriteLine($"run {run + 1} of {runs}");
                 naive.Add(NaiveRead(handle, gguf.FileSize));
                 reused.Add(ReadReused(handle, gguf.FileSize));
 
@@ -207,6 +208,20 @@ internal static class LoadBenchmark
                         _ = ReadReused(handle, gguf.FileSize);
                     }
                 }
+
+                // Each run's numbers on stderr, so the spread behind the medians can be seen.
+                var line = new System.Text.StringBuilder($"run {run + 1} of {runs}: read_reused {reused[^1]:F2}");
+                foreach ((string name, List<double> values) in modes)
+                {
+                    line.Append($", {name} {values[^1]:F2}");
+                }
+
+                if (cold && directReads.Count > 0)
+                {
+                    line.Append($", cold {coldLoads[^1]:F2}, direct_read {directReads[^1]:F2}");
+                }
+
+                console.Error.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{line} GB/s"));
             }
 
             result.NaiveRead = Statistics.Median([.. naive]);

@@ -18,17 +18,33 @@ internal sealed class DirectChunkReader : IChunkReader
     private readonly GgufFile _file;
     private readonly SafeFileHandle _direct;
     private readonly AlignedBuffer _buffer;
+    private readonly bool _streamingStores;
 
-    public DirectChunkReader(GgufFile file, SafeFileHandle direct, int chunkSize)
+    /// <param name="file">The file.</param>
+    /// <param name="direct">An <c>O_DIRECT</c> descriptor of it.</param>
+    /// <param name="chunkSize">The largest chunk.</param>
+    /// <param name="streamingStores">Whether chunks are copied out of the buffer with streaming stores (<see cref="StreamingCopy"/>).</param>
+    public DirectChunkReader(GgufFile file, SafeFileHandle direct, int chunkSize, bool streamingStores)
     {
         _file = file;
         _direct = direct;
+        _streamingStores = streamingStores;
 
         // A chunk of chunkSize bytes at any offset lies inside chunkSize rounded up plus one block.
         _buffer = new AlignedBuffer((int)Math.Min(int.MaxValue - (2 * Alignment), Align.Up(chunkSize, Alignment) + Alignment), Alignment);
     }
 
-    public void Read(in LoadChunk chunk, Span<byte> target) => ReadAligned(chunk).CopyTo(target);
+    public void Read(in LoadChunk chunk, Span<byte> target)
+    {
+        if (_streamingStores)
+        {
+            StreamingCopy.Copy(ReadAligned(chunk), target);
+        }
+        else
+        {
+            ReadAligned(chunk).CopyTo(target);
+        }
+    }
 
     public ReadOnlySpan<byte> ReadAgain(in LoadChunk chunk) => ReadAligned(chunk);
 

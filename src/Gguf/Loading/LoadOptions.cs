@@ -132,6 +132,13 @@ public sealed record LoadOptions
     /// </summary>
     internal ReadAheadMode? ReadAhead { get; init; }
 
+    /// <summary>
+    /// Whether <see cref="LoadMode.Mmap"/> and <see cref="LoadMode.Direct"/> copy chunks into the destination with
+    /// streaming (non-temporal) stores, which bypass the cache (a benchmark knob; <see cref="LoadMode.Read"/>'s copy is
+    /// the kernel's). Default: yes (docs/benchmarks-load.md).
+    /// </summary>
+    internal bool StreamingStores { get; init; } = true;
+
     /// <summary>Tests: behave as on a file system that refuses <c>O_DIRECT</c> (tmpfs before Linux 6.6), to exercise the fallback.</summary>
     internal bool SimulateDirectIoRefusal { get; init; }
 

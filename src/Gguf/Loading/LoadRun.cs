@@ -256,8 +256,8 @@ public sealed partial class ModelLoader
 
         private IChunkReader CreateReader() => _mode switch
         {
-            LoadMode.Mmap => new MmapChunkReader(_file, _lease!, _readAhead, _options.ReleaseConsumedRanges),
-            LoadMode.Direct => new DirectChunkReader(_file, _direct!, _plan.ChunkSize),
+            LoadMode.Mmap => new MmapChunkReader(_file, _lease!, _readAhead, _options.ReleaseConsumedRanges, _options.StreamingStores),
+            LoadMode.Direct => new DirectChunkReader(_file, _direct!, _plan.ChunkSize, _options.StreamingStores),
             _ => new PreadChunkReader(_file),
         };
 

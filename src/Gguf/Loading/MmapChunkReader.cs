@@ -6,9 +6,10 @@ namespace Gguf.Loading;
 /// <summary>
 /// <see cref="LoadMode.Mmap"/>: copies from the file's mapping under the load's lease, re-checking the file's
 /// size every <see cref="SizeCheckInterval"/> bytes (a truncated mapping is SIGBUS), with pages mapped in
-/// ahead of the copy (<see cref="ReadAheadWorker"/>) and released behind it.
+/// ahead of the copy (<see cref="ReadAheadWorker"/>) and released behind it. The copy uses streaming stores
+/// (<see cref="StreamingCopy"/>) unless <paramref name="streamingStores"/> is false.
 /// </summary>
-internal sealed class MmapChunkReader(GgufFile file, MappedFileLease lease, ReadAheadWorker? readAhead, bool releaseConsumed) : IChunkReader
+internal sealed class MmapChunkReader(GgufFile file, MappedFileLease lease, ReadAheadWorker? readAhead, bool releaseConsumed, bool streamingStores) : IChunkReader
 {
     /// <summary>The file's size is re-checked after every this many bytes a reader copies (see docs/loading.md).</summary>
     internal const long SizeCheckInterval = 64L << 20;
@@ -34,7 +35,15 @@ internal sealed class MmapChunkReader(GgufFile file, MappedFileLease lease, Read
             file.Mapping.Prefetch(chunk.FileOffset, chunk.Length);
         }
 
-        lease.GetSpan(chunk.FileOffset, chunk.Length).CopyTo(target);
+        ReadOnlySpan<byte> source = lease.GetSpan(chunk.FileOffset, chunk.Length);
+        if (streamingStores)
+        {
+            StreamingCopy.Copy(source, target);
+        }
+        else
+        {
+            source.CopyTo(target);
+        }
     }
 
     public ReadOnlySpan<byte> ReadAgain(in LoadChunk chunk) => lease.GetSpan(chunk.FileOffset, chunk.Length);
