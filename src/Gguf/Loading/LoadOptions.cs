@@ -133,9 +133,9 @@ public sealed record LoadOptions
     internal ReadAheadMode? ReadAhead { get; init; }
 
     /// <summary>
-    /// Whether <see cref="LoadMode.Mmap"/> and <see cref="LoadMode.Direct"/> copy chunks into the destination with
-    /// streaming (non-temporal) stores, which bypass the cache (a benchmark knob; <see cref="LoadMode.Read"/>'s copy is
-    /// the kernel's). Default: yes (docs/benchmarks-load.md).
+    /// Whether <see cref="LoadMode.Mmap"/> and <see cref="LoadMode.Direct"/> copy chunks into host memory written in
+    /// place with streaming (non-temporal) stores, which bypass the cache (a benchmark knob; <see cref="LoadMode.Read"/>'s
+    /// copy is the kernel's, and staging buffers always get cached stores). Default: yes (docs/benchmarks-load.md).
     /// </summary>
     internal bool StreamingStores { get; init; } = true;
 

@@ -254,10 +254,14 @@ public sealed partial class ModelLoader
             return resident;
         }
 
+        // Streaming stores only for host memory written in place: that block is large, fresh and not read again
+        // soon, while a staging buffer is reused at once and is best left in the cache (docs/loading.md).
+        private bool StreamingStores => _options.StreamingStores && !_staged;
+
         private IChunkReader CreateReader() => _mode switch
         {
-            LoadMode.Mmap => new MmapChunkReader(_file, _lease!, _readAhead, _options.ReleaseConsumedRanges, _options.StreamingStores),
-            LoadMode.Direct => new DirectChunkReader(_file, _direct!, _plan.ChunkSize, _options.StreamingStores),
+            LoadMode.Mmap => new MmapChunkReader(_file, _lease!, _readAhead, _options.ReleaseConsumedRanges, StreamingStores),
+            LoadMode.Direct => new DirectChunkReader(_file, _direct!, _plan.ChunkSize, StreamingStores),
             _ => new PreadChunkReader(_file),
         };
 

@@ -184,6 +184,24 @@ public sealed class LoadModeTests
         Assert.Equal(readers, loaded.Statistics.Readers);
     }
 
+    [Theory]
+    [InlineData(LoadMode.Mmap, true)]
+    [InlineData(LoadMode.Mmap, false)]
+    [InlineData(LoadMode.Direct, true)]
+    [InlineData(LoadMode.Direct, false)]
+    public void Load_StreamingOrCachedStores_BytesExactAndVerified(LoadMode mode, bool streamingStores)
+    {
+        // Odd chunk sizes put chunk starts at every alignment of the block, so the streaming copy's unaligned heads and tails are exercised.
+        using var dir = new TempDirectory();
+        TestModel model = TestModels.WriteSized(dir.File("m.gguf"), 12 << 20);
+        using GgufFile gguf = GgufFile.Open(model.Path);
+        var arena = new HostArenaDestination();
+
+        using LoadedModel loaded = new ModelLoader(arena, new LoadOptions { Mode = mode, StreamingStores = streamingStores, Readers = 2, ChunkSize = (96 << 10) + 4096, Verify = true }).Load(gguf, null, Ct);
+
+        LoadAssert.BytesExact(loaded, model);
+    }
+
     [Fact]
     public void Load_SubsetOutOfFileOrder_FallsBackToChunkClaims_BytesExact()
     {
