@@ -210,18 +210,13 @@ internal static class LoadBenchmark
                 }
 
                 // Each run's numbers on stderr, so the spread behind the medians can be seen.
-                var line = new System.Text.StringBuilder($"run {run + 1} of {runs}: read_reused {reused[^1]:F2}");
-                foreach ((string name, List<double> values) in modes)
-                {
-                    line.Append($", {name} {values[^1]:F2}");
-                }
-
+                IEnumerable<(string Name, double Value)> latest = [("read_reused", reused[^1]), .. modes.Select(m => (m.Key, m.Value[^1]))];
                 if (cold && directReads.Count > 0)
                 {
-                    line.Append($", cold {coldLoads[^1]:F2}, direct_read {directReads[^1]:F2}");
+                    latest = [.. latest, ("cold", coldLoads[^1]), ("direct_read", directReads[^1])];
                 }
 
-                console.Error.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{line} GB/s"));
+                console.Error.WriteLine(FormattableString.Invariant($"run {run + 1} of {runs}: {string.Join(", ", latest.Select(m => FormattableString.Invariant($"{m.Name} {m.Value:F2}")))} GB/s"));
             }
 
             result.NaiveRead = Statistics.Median([.. naive]);
@@ -340,19 +335,17 @@ internal static class LoadBenchmark
 
         Evict(gguf, result);
         var options = new LoadOptions { Mode = LoadMode.Auto, ChunkSize = chunkSize, PeakMemory = PeakMemoryTracking.HighWaterMark };
-        (long Bytes, long Ticks) before = destination is HostArenaDestination arena ? arena.FaultCounters : default;
+        var arena = destination as HostArenaDestination;
+        (long Bytes, long Ticks) before = arena?.FaultCounters ?? default;
         using (LoadedModel model = new ModelLoader(destination, options).Load(gguf, null, cancellationToken))
         {
             coldLoads.Add(model.Statistics.GigabytesPerSecond);
             result.ColdMode = model.Statistics.Mode.ToString().ToLowerInvariant();
-            if (destination is HostArenaDestination faulted)
-            {
-                (long bytes, long ticks) = faulted.FaultCounters;
-                if (ticks > before.Ticks)
-                {
-                    coldFaults.Add((bytes - before.Bytes) / ((double)(ticks - before.Ticks) / Stopwatch.Frequency) / 1e9);
-                }
-            }
+        }
+
+        if (arena?.FaultCounters is (long bytes, long ticks) && ticks > before.Ticks)
+        {
+            coldFaults.Add((bytes - before.Bytes) / ((double)(ticks - before.Ticks) / Stopwatch.Frequency) / 1e9);
         }
 
         _ = ReadReused(handle, gguf.FileSize);

@@ -34,17 +34,7 @@ internal sealed class DirectChunkReader : IChunkReader
         _buffer = new AlignedBuffer((int)Math.Min(int.MaxValue - (2 * Alignment), Align.Up(chunkSize, Alignment) + Alignment), Alignment);
     }
 
-    public void Read(in LoadChunk chunk, Span<byte> target)
-    {
-        if (_streamingStores)
-        {
-            StreamingCopy.Copy(ReadAligned(chunk), target);
-        }
-        else
-        {
-            ReadAligned(chunk).CopyTo(target);
-        }
-    }
+    public void Read(in LoadChunk chunk, Span<byte> target) => StreamingCopy.Copy(ReadAligned(chunk), target, _streamingStores);
 
     public ReadOnlySpan<byte> ReadAgain(in LoadChunk chunk) => ReadAligned(chunk);
 

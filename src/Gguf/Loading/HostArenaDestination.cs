@@ -137,7 +137,6 @@ public sealed class HostArenaDestination : TensorDestination
         private const int RegionUntouched = 0;
         private const int RegionFaulting = 1;
         private const int RegionReady = 2;
-        private readonly HostArenaDestination _arena;
         private readonly HostMemoryHandle _memory;
         private readonly long _region;
         private readonly int[]? _regionState;
@@ -146,7 +145,6 @@ public sealed class HostArenaDestination : TensorDestination
         public ArenaBuffer(HostArenaDestination owner, HostMemoryHandle memory, long length, ArenaPrefault prefault, long region)
             : base(owner, length)
         {
-            _arena = owner;
             _memory = memory;
             _region = region;
             if (prefault == ArenaPrefault.Background && length <= region)
@@ -244,7 +242,7 @@ public sealed class HostArenaDestination : TensorDestination
                     finally
                     {
                         Volatile.Write(ref state, RegionReady);
-                        _arena.CountFault(bytes, Stopwatch.GetTimestamp() - began);
+                        ((HostArenaDestination)Destination).CountFault(bytes, Stopwatch.GetTimestamp() - began);
                     }
 
                     continue;

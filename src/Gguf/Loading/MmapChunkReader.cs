@@ -35,15 +35,7 @@ internal sealed class MmapChunkReader(GgufFile file, MappedFileLease lease, Read
             file.Mapping.Prefetch(chunk.FileOffset, chunk.Length);
         }
 
-        ReadOnlySpan<byte> source = lease.GetSpan(chunk.FileOffset, chunk.Length);
-        if (streamingStores)
-        {
-            StreamingCopy.Copy(source, target);
-        }
-        else
-        {
-            source.CopyTo(target);
-        }
+        StreamingCopy.Copy(lease.GetSpan(chunk.FileOffset, chunk.Length), target, streamingStores);
     }
 
     public ReadOnlySpan<byte> ReadAgain(in LoadChunk chunk) => lease.GetSpan(chunk.FileOffset, chunk.Length);
